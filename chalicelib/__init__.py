@@ -1,0 +1,1 @@
+"""Serverlesspresso runtime code: packaged by Chalice into the Lambda functions."""

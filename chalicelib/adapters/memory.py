@@ -1,0 +1,222 @@
+"""In-memory implementations of every port: for unit tests and the contract suites."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Sequence
+
+from chalicelib.domain.codes import CodeWindow
+from chalicelib.domain.errors import (
+    AlreadyExists,
+    CodeAlreadyUsed,
+    CodeExhausted,
+    ConcurrentUpdate,
+    DailyLimitReached,
+    InvalidCode,
+)
+from chalicelib.domain.events import DomainEvent
+from chalicelib.domain.journey import JourneyEntry, OrderView
+from chalicelib.domain.order import Order, OrderState
+from chalicelib.domain.shop import Shop
+from chalicelib.paging import page
+
+
+class FixedClock:
+    def __init__(self, at: datetime | None = None) -> None:
+        self.at = at or datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        from datetime import timedelta
+
+        self.at = self.at + timedelta(seconds=seconds)
+
+
+class SequentialIds:
+    def __init__(self, prefix: str = "id") -> None:
+        self._n = 0
+        self._prefix = prefix
+        self._lock = threading.Lock()
+
+    def new_id(self) -> str:
+        with self._lock:
+            self._n += 1
+            return f"{self._prefix}{self._n:06d}"
+
+
+class InMemoryShops:
+    def __init__(self) -> None:
+        self._shops: dict[str, Shop] = {}
+        self._lock = threading.Lock()
+
+    def get(self, shop_id: str) -> Shop | None:
+        return self._shops.get(shop_id)
+
+    def create(self, shop: Shop) -> Shop:
+        with self._lock:
+            if shop.shop_id in self._shops:
+                raise AlreadyExists(f"shop '{shop.shop_id}' already exists")
+            stored = replace(shop, version=1)
+            self._shops[shop.shop_id] = stored
+            return stored
+
+    def save(self, shop: Shop) -> Shop:
+        with self._lock:
+            current = self._shops.get(shop.shop_id)
+            if current is None or current.version != shop.version:
+                raise ConcurrentUpdate(shop.shop_id)
+            stored = replace(shop, version=shop.version + 1)
+            self._shops[shop.shop_id] = stored
+            return stored
+
+
+class InMemoryCodeWindows:
+    def __init__(self) -> None:
+        self.windows: dict[tuple[str, int], CodeWindow] = {}
+        self.redeemed_by: dict[tuple[str, int], set[str]] = {}
+        self.lock = threading.Lock()
+
+    def get_or_create(self, candidate: CodeWindow) -> CodeWindow:
+        with self.lock:
+            key = (candidate.shop_id, candidate.window_id)
+            return self.windows.setdefault(key, candidate)
+
+    def get(self, shop_id: str, window_id: int) -> CodeWindow | None:
+        return self.windows.get((shop_id, window_id))
+
+
+class InMemoryOrders:
+    def __init__(self, windows: InMemoryCodeWindows) -> None:
+        self._orders: dict[str, Order] = {}
+        self._daily: dict[tuple[str, str, str], int] = {}
+        self._windows = windows
+
+    def get(self, order_id: str) -> Order | None:
+        return self._orders.get(order_id)
+
+    def place(self, redemption) -> Order:  # type: ignore[no-untyped-def]
+        order, window = redemption.order, redemption.window
+        with self._windows.lock:
+            key = (window.shop_id, window.window_id)
+            stored = self._windows.windows.get(key)
+            if stored is None or stored.code != redemption.code:
+                raise InvalidCode("this code is wrong or has expired")
+            users = self._windows.redeemed_by.setdefault(key, set())
+            if order.user_id in users:
+                raise CodeAlreadyUsed("you have already ordered with this code")
+            if stored.remaining < 1:
+                raise CodeExhausted("every drink of this code has been ordered; wait for the next code")
+            day_key = (order.user_id, order.shop_id, redemption.day)
+            if redemption.daily_limit is not None and self._daily.get(day_key, 0) >= redemption.daily_limit:
+                raise DailyLimitReached("you have reached today's limit of drinks at this shop")
+            if order.order_id in self._orders:
+                raise AlreadyExists(order.order_id)
+            self._windows.windows[key] = replace(stored, remaining=stored.remaining - 1)
+            users.add(order.user_id)
+            if redemption.daily_limit is not None:
+                self._daily[day_key] = self._daily.get(day_key, 0) + 1
+            placed = replace(order, version=1, counts_toward_daily_limit=redemption.daily_limit is not None)
+            self._orders[order.order_id] = placed
+            return placed
+
+    def save(self, order: Order, release_daily_slot_of_day: str | None = None) -> Order:
+        with self._windows.lock:
+            current = self._orders.get(order.order_id)
+            if current is None or current.version != order.version:
+                raise ConcurrentUpdate(order.order_id)
+            if release_daily_slot_of_day is not None:
+                day_key = (order.user_id, order.shop_id, release_daily_slot_of_day)
+                self._daily[day_key] = max(0, self._daily.get(day_key, 0) - 1)
+            stored = replace(order, version=order.version + 1)
+            self._orders[order.order_id] = stored
+            return stored
+
+    def list_unfinished(self) -> list[Order]:
+        return [o for o in self._orders.values() if not o.state.is_final]
+
+    def daily_count(self, user_id: str, shop_id: str, day: str) -> int:
+        return self._daily.get((user_id, shop_id, day), 0)
+
+
+class RecordingPublisher:
+    def __init__(self) -> None:
+        self.events: list[DomainEvent] = []
+
+    def publish(self, events: Sequence[DomainEvent]) -> None:
+        self.events.extend(events)
+
+    def types(self) -> list[str]:
+        return [e.detail_type for e in self.events]
+
+
+class RecordingWorkflow:
+    """Accepts each token once, as Step Functions does."""
+
+    def __init__(self) -> None:
+        self.resumed: list[tuple[str, str]] = []
+        self.waiting: set[str] = set()
+
+    def resume(self, task_token: str, outcome: str) -> bool:
+        if task_token not in self.waiting:
+            return False
+        self.waiting.discard(task_token)
+        self.resumed.append((task_token, outcome))
+        return True
+
+
+class InMemoryReadModel:
+    def __init__(self) -> None:
+        self._journeys: dict[str, dict[str, JourneyEntry]] = {}
+        self._views: dict[str, OrderView] = {}
+        self._shops: dict[str, Shop] = {}
+        self._lock = threading.Lock()
+
+    def add_journey_entry(self, entry: JourneyEntry) -> None:
+        with self._lock:
+            self._journeys.setdefault(entry.order_id, {}).setdefault(entry.idempotency_key, entry)
+
+    def journey(self, order_id: str) -> list[JourneyEntry]:
+        return sorted(self._journeys.get(order_id, {}).values(), key=lambda e: e.sort_key)
+
+    def put_view_if_newer(self, view: OrderView) -> bool:
+        with self._lock:
+            current = self._views.get(view.order_id)
+            if current is not None and current.event_count >= view.event_count:
+                return False
+            self._views[view.order_id] = view
+            return True
+
+    def get_view(self, order_id: str) -> OrderView | None:
+        return self._views.get(order_id)
+
+    def shop_orders(
+        self, shop_id: str, states: Sequence[OrderState] | None, first: int, after: str | None
+    ) -> tuple[list[OrderView], str | None]:
+        views = sorted(
+            (v for v in self._views.values() if v.shop_id == shop_id and (not states or v.state in states)),
+            key=lambda v: (v.created_at, v.order_id),
+        )
+        return page(views, first, after, reverse=False)
+
+    def user_orders(self, user_id: str, first: int, after: str | None) -> tuple[list[OrderView], str | None]:
+        views = sorted(
+            (v for v in self._views.values() if v.user_id == user_id),
+            key=lambda v: (v.created_at, v.order_id),
+            reverse=True,
+        )
+        return page(views, first, after, reverse=True)
+
+    def put_shop_if_newer(self, shop: Shop) -> bool:
+        with self._lock:
+            current = self._shops.get(shop.shop_id)
+            if current is not None and current.version >= shop.version:
+                return False
+            self._shops[shop.shop_id] = shop
+            return True
+
+    def get_shop(self, shop_id: str) -> Shop | None:
+        return self._shops.get(shop_id)

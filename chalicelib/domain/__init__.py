@@ -1,0 +1,1 @@
+"""Pure domain: orders, shops, QR code windows, events and errors; no I/O."""

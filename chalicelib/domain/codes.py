@@ -1,0 +1,48 @@
+"""QR code windows: clock-aligned intervals, each with a random code and a redemption allowance."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from chalicelib.domain.errors import InvalidCode, ValidationError
+
+
+@dataclass(frozen=True)
+class CodeWindow:
+    shop_id: str
+    window_id: int
+    interval_seconds: int
+    code: str
+    remaining: int
+
+    @property
+    def valid_from(self) -> int:
+        return self.window_id * self.interval_seconds
+
+    @property
+    def valid_until(self) -> int:
+        return (self.window_id + 1) * self.interval_seconds
+
+    def valid_until_iso(self) -> str:
+        return datetime.fromtimestamp(self.valid_until, tz=timezone.utc).isoformat()
+
+
+def window_id_at(epoch_seconds: float, interval_seconds: int) -> int:
+    """Windows are aligned to the epoch, so every display and the API agree on the current one."""
+    return int(epoch_seconds // interval_seconds)
+
+
+def new_code() -> str:
+    # 12 url-safe characters carry 72 random bits: unguessable within a window of minutes.
+    return secrets.token_urlsafe(9)
+
+
+def parse_code(body: object) -> str:
+    if not isinstance(body, dict) or not isinstance(body.get("code"), str) or not body["code"].strip():
+        raise ValidationError("body must be {\"code\": \"<the code from the QR>\"}")
+    code = body["code"].strip()
+    if len(code) > 64:
+        raise InvalidCode("this code is not valid")
+    return code

@@ -1,0 +1,89 @@
+"""Domain errors: each carries the machine-readable code and HTTP status the API reports."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every expected failure; `code` is part of the public API contract."""
+
+    code = "domain_error"
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        # graphql-core copies an original error's `extensions` into the GraphQL error it reports.
+        return {"code": self.code}
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+
+
+class ValidationError(DomainError):
+    code = "validation_error"
+    status = 400
+
+
+class InvalidCode(DomainError):
+    code = "invalid_code"
+    status = 400
+
+
+class CodeExhausted(DomainError):
+    code = "code_exhausted"
+    status = 409
+
+
+class StoreClosed(DomainError):
+    code = "store_closed"
+    status = 409
+
+
+class DailyLimitReached(DomainError):
+    code = "daily_limit_reached"
+    status = 429
+
+
+class InvalidDrink(DomainError):
+    code = "invalid_drink"
+    status = 400
+
+
+class InvalidState(DomainError):
+    code = "invalid_state"
+    status = 409
+
+
+class AlreadyClaimed(DomainError):
+    code = "already_claimed"
+    status = 409
+
+
+class AlreadyExists(DomainError):
+    code = "already_exists"
+    status = 409
+
+
+class ConcurrentUpdate(Exception):
+    """Raised by repositories when an optimistic-lock check fails; services retry."""
+
+
+class CodeAlreadyUsed(DomainError):
+    code = "code_already_used"
+    status = 409
+

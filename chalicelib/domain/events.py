@@ -1,0 +1,86 @@
+"""Event catalogue: the bus source, every detail-type, and the envelope every detail carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SOURCE = "serverlesspresso"
+SCHEMA_VERSION = 1
+
+NEW_ORDER = "Validator.NewOrder"
+WORKFLOW_STARTED = "OrderProcessor.WorkflowStarted"
+SHOP_UNAVAILABLE = "OrderProcessor.ShopUnavailable"
+PROCESSOR_WAITING_COMPLETION = "OrderProcessor.WaitingCompletion"
+ORDER_TIMED_OUT = "OrderProcessor.OrderTimeOut"
+ORDER_FINISHED = "OrderProcessor.OrderFinished"
+DRINK_CHOSEN = "OrderManager.DrinkChosen"
+MANAGER_WAITING_COMPLETION = "OrderManager.WaitingCompletion"
+MAKE_ORDER = "OrderManager.MakeOrder"
+ORDER_UNCLAIMED = "OrderManager.OrderUnclaimed"
+ORDER_COMPLETED = "OrderManager.OrderCompleted"
+ORDER_CANCELLED = "OrderManager.OrderCancelled"
+CONFIG_CHANGED = "ConfigService.ConfigChanged"
+
+ALL_DETAIL_TYPES = (
+    NEW_ORDER,
+    WORKFLOW_STARTED,
+    SHOP_UNAVAILABLE,
+    PROCESSOR_WAITING_COMPLETION,
+    ORDER_TIMED_OUT,
+    ORDER_FINISHED,
+    DRINK_CHOSEN,
+    MANAGER_WAITING_COMPLETION,
+    MAKE_ORDER,
+    ORDER_UNCLAIMED,
+    ORDER_COMPLETED,
+    ORDER_CANCELLED,
+    CONFIG_CHANGED,
+)
+
+# Fields that carry secrets: they ride on the bus for the callback pattern, and every reader that
+# faces a person (journey, API, live topics) drops them.
+SECRET_FIELDS = frozenset({"taskToken"})
+
+
+def pattern(*detail_types: str) -> dict[str, Any]:
+    """An EventBridge pattern for these detail-types from our source (shared by deploy and local)."""
+    return {"source": [SOURCE], "detail-type": list(detail_types)}
+
+
+ALL_EVENTS_PATTERN: dict[str, Any] = {"source": [SOURCE]}
+
+# Rules whose target is the order workflow rather than a Chalice function. Infra and the local
+# runtime both read this, so the deployed rule and the emulated one cannot drift apart.
+WORKFLOW_TRIGGER_PATTERN = pattern(NEW_ORDER)
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    detail_type: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_entry(self, bus_name: str) -> dict[str, Any]:
+        import json
+
+        return {
+            "Source": SOURCE,
+            "DetailType": self.detail_type,
+            "Detail": json.dumps(self.detail, separators=(",", ":"), sort_keys=True),
+            "EventBusName": bus_name,
+        }
+
+
+def make_event(detail_type: str, idempotency_key: str, at: str, message: str, **fields: Any) -> DomainEvent:
+    detail = {
+        "schemaVersion": SCHEMA_VERSION,
+        "idempotencyKey": idempotency_key,
+        "at": at,
+        "message": message,
+        **fields,
+    }
+    return DomainEvent(detail_type, detail)
+
+
+def public_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in detail.items() if k not in SECRET_FIELDS}

@@ -1,0 +1,167 @@
+"""Order aggregate: the lifecycle of one drink and the guards on every state change."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from typing import Mapping
+
+from chalicelib.domain.errors import AlreadyClaimed, Forbidden, InvalidState
+
+
+class OrderState(str, enum.Enum):
+    WAITING_FOR_DRINK = "WAITING_FOR_DRINK"
+    QUEUED = "QUEUED"
+    IN_PRODUCTION = "IN_PRODUCTION"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    TIMED_OUT = "TIMED_OUT"
+    REJECTED = "REJECTED"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset(
+    {OrderState.COMPLETED, OrderState.CANCELLED, OrderState.TIMED_OUT, OrderState.REJECTED}
+)
+CANCELLABLE_STATES = frozenset({OrderState.WAITING_FOR_DRINK, OrderState.QUEUED, OrderState.IN_PRODUCTION})
+
+# What the workflow is told when the order leaves one of its two waits.
+OUTCOME_DRINK_CHOSEN = "DRINK_CHOSEN"
+OUTCOME_COMPLETED = "COMPLETED"
+OUTCOME_CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks for a change: the JWT subject and whether they are in the `admin` group."""
+
+    sub: str
+    username: str
+    is_admin: bool
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    shop_id: str
+    user_id: str
+    created_at: str
+    state: OrderState = OrderState.WAITING_FOR_DRINK
+    drink: str | None = None
+    modifiers: Mapping[str, str] = field(default_factory=dict)
+    number: int | None = None
+    claimed_by: str | None = None
+    reason: str | None = None
+    counts_toward_daily_limit: bool = True
+    # Task tokens of the workflow's two waits; stored server-side only, never returned by the API.
+    customer_token: str | None = None
+    barista_token: str | None = None
+    version: int = 0
+
+    # ----- guards -----------------------------------------------------------------------------
+
+    def check_visible_to(self, actor: Actor) -> None:
+        if not (actor.is_admin or actor.sub == self.user_id):
+            raise Forbidden("only the customer who placed this order or an admin may do this")
+
+    def _require(self, allowed: frozenset[OrderState] | set[OrderState], action: str) -> None:
+        if self.state not in allowed:
+            raise InvalidState(f"cannot {action} an order that is {self.state.value}")
+
+    # ----- customer commands ------------------------------------------------------------------
+
+    def choose_drink(self, actor: Actor, drink: str, modifiers: Mapping[str, str]) -> Order:
+        if actor.sub != self.user_id:
+            raise Forbidden("only the customer who placed this order may choose its drink")
+        self._require({OrderState.WAITING_FOR_DRINK}, "choose the drink of")
+        return replace(self, state=OrderState.QUEUED, drink=drink, modifiers=dict(modifiers))
+
+    def cancel(self, actor: Actor) -> Order:
+        self.check_visible_to(actor)
+        self._require(CANCELLABLE_STATES, "cancel")
+        who = "a barista" if actor.is_admin and actor.sub != self.user_id else "the customer"
+        return replace(self, state=OrderState.CANCELLED, reason=f"Cancelled by {who}")
+
+    # ----- barista commands -------------------------------------------------------------------
+
+    def _require_admin(self, actor: Actor) -> None:
+        if not actor.is_admin:
+            raise Forbidden("only baristas (group 'admin') may do this")
+
+    def claim(self, actor: Actor) -> Order:
+        self._require_admin(actor)
+        if self.state is OrderState.IN_PRODUCTION:
+            if self.claimed_by == actor.sub:
+                return self
+            raise AlreadyClaimed("another barista is already making this order")
+        self._require({OrderState.QUEUED}, "claim")
+        if self.number is None:
+            raise InvalidState("the order is still being numbered; try again in a moment")
+        return replace(self, state=OrderState.IN_PRODUCTION, claimed_by=actor.sub)
+
+    def unclaim(self, actor: Actor) -> Order:
+        self._require_admin(actor)
+        self._require({OrderState.IN_PRODUCTION}, "unclaim")
+        if self.claimed_by != actor.sub:
+            raise AlreadyClaimed("another barista is making this order")
+        return replace(self, state=OrderState.QUEUED, claimed_by=None)
+
+    def complete(self, actor: Actor) -> Order:
+        self._require_admin(actor)
+        self._require({OrderState.QUEUED, OrderState.IN_PRODUCTION}, "complete")
+        if self.state is OrderState.IN_PRODUCTION and self.claimed_by != actor.sub:
+            raise AlreadyClaimed("another barista is making this order")
+        if self.number is None:
+            raise InvalidState("the order is still being numbered; try again in a moment")
+        return replace(self, state=OrderState.COMPLETED, claimed_by=actor.sub)
+
+    # ----- workflow notifications -------------------------------------------------------------
+
+    def workflow_started(self, customer_token: str) -> Order:
+        return replace(self, customer_token=customer_token)
+
+    def waiting_completion(self, number: int, barista_token: str) -> Order:
+        return replace(self, number=self.number or number, barista_token=barista_token)
+
+    def time_out(self, reason: str) -> Order:
+        if self.state.is_final:
+            return self
+        return replace(self, state=OrderState.TIMED_OUT, reason=reason, claimed_by=None)
+
+    def reject(self, reason: str) -> Order:
+        if self.state.is_final:
+            return self
+        return replace(self, state=OrderState.REJECTED, reason=reason)
+
+    # ----- what the workflow must be told -----------------------------------------------------
+
+    def pending_callback(self) -> tuple[str, str] | None:
+        """The (task token, outcome) the workflow waits for, once both are known.
+
+        Either side may arrive first (the customer can choose a drink before the workflow's token
+        is stored), so whichever write completes the pair triggers the callback.
+        """
+        if self.barista_token is not None:
+            if self.state is OrderState.COMPLETED:
+                return self.barista_token, OUTCOME_COMPLETED
+            if self.state is OrderState.CANCELLED:
+                return self.barista_token, OUTCOME_CANCELLED
+            return None
+        if self.customer_token is not None:
+            if self.state in (OrderState.QUEUED, OrderState.IN_PRODUCTION, OrderState.COMPLETED):
+                return self.customer_token, OUTCOME_DRINK_CHOSEN
+            if self.state is OrderState.CANCELLED:
+                return self.customer_token, OUTCOME_CANCELLED
+        return None
+
+    @property
+    def releases_daily_slot(self) -> bool:
+        """An order that ends without a drink does not use up the customer's daily allowance."""
+        return self.counts_toward_daily_limit and self.state in (
+            OrderState.CANCELLED,
+            OrderState.TIMED_OUT,
+            OrderState.REJECTED,
+        )

@@ -1,0 +1,1 @@
+"""Chalice blueprints: thin adapters from HTTP, GraphQL and EventBridge to the services."""

@@ -1,0 +1,101 @@
+"""Ports: the narrow interfaces services need from storage, the bus, the workflow, time and auth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, Sequence
+
+from chalicelib.domain.codes import CodeWindow
+from chalicelib.domain.events import DomainEvent
+from chalicelib.domain.journey import JourneyEntry, OrderView
+from chalicelib.domain.order import Actor, Order, OrderState
+from chalicelib.domain.shop import Shop
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(Protocol):
+    def new_id(self) -> str: ...
+
+
+class ShopRepository(Protocol):
+    def get(self, shop_id: str) -> Shop | None: ...
+
+    def create(self, shop: Shop) -> Shop:
+        """Store a new shop; raise AlreadyExists if the id is taken."""
+
+    def save(self, shop: Shop) -> Shop:
+        """Store a change made to `shop` as read; raise ConcurrentUpdate if it changed meanwhile."""
+
+
+class CodeWindowRepository(Protocol):
+    def get_or_create(self, candidate: CodeWindow) -> CodeWindow:
+        """Return the stored window with this id, storing `candidate` if there is none yet."""
+
+    def get(self, shop_id: str, window_id: int) -> CodeWindow | None: ...
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """Everything that must happen atomically when a customer scans a code."""
+
+    order: Order
+    window: CodeWindow
+    code: str
+    day: str
+    daily_limit: int | None  # None: the customer is exempt (admins)
+
+
+class OrderRepository(Protocol):
+    def get(self, order_id: str) -> Order | None: ...
+
+    def place(self, redemption: Redemption) -> Order:
+        """Redeem the code, count the customer's day and create the order, all or nothing.
+
+        Raises InvalidCode, CodeExhausted, CodeAlreadyUsed or DailyLimitReached.
+        """
+
+    def save(self, order: Order, release_daily_slot_of_day: str | None = None) -> Order:
+        """Store a change made to `order` as read (optimistic lock on its version).
+
+        Raises ConcurrentUpdate if another writer got there first.
+        """
+
+    def list_unfinished(self) -> list[Order]: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: Sequence[DomainEvent]) -> None: ...
+
+
+class Workflow(Protocol):
+    def resume(self, task_token: str, outcome: str) -> bool:
+        """Hand `outcome` to the waiting workflow; False if the token is no longer waited on."""
+
+
+class ReadModelStore(Protocol):
+    def add_journey_entry(self, entry: JourneyEntry) -> None: ...
+
+    def journey(self, order_id: str) -> list[JourneyEntry]: ...
+
+    def put_view_if_newer(self, view: OrderView) -> bool: ...
+
+    def get_view(self, order_id: str) -> OrderView | None: ...
+
+    def shop_orders(
+        self, shop_id: str, states: Sequence[OrderState] | None, first: int, after: str | None
+    ) -> tuple[list[OrderView], str | None]: ...
+
+    def user_orders(self, user_id: str, first: int, after: str | None) -> tuple[list[OrderView], str | None]: ...
+
+    def put_shop_if_newer(self, shop: Shop) -> bool: ...
+
+    def get_shop(self, shop_id: str) -> Shop | None: ...
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> Actor:
+        """Check signature, expiry, issuer and audience; raise Unauthorized otherwise."""

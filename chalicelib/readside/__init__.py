@@ -1,0 +1,1 @@
+"""GraphQL read side (Strawberry): types, resolvers and the schema exported to graphql/schema.graphql."""

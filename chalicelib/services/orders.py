@@ -1,0 +1,252 @@
+"""Order use cases: customer and barista commands, and the order manager's workflow callbacks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Mapping
+
+from chalicelib.domain import events as ev
+from chalicelib.domain.codes import parse_code, window_id_at
+from chalicelib.domain.errors import ConcurrentUpdate, InvalidCode, NotFound, StoreClosed, ValidationError
+from chalicelib.domain.order import Actor, Order
+from chalicelib.ports import (
+    Clock,
+    CodeWindowRepository,
+    EventPublisher,
+    IdGenerator,
+    OrderRepository,
+    Redemption,
+    ShopRepository,
+    Workflow,
+)
+
+logger = logging.getLogger(__name__)
+
+_MAX_ATTEMPTS = 10
+
+# Narration stored in each event's `message`: what the journey timeline shows a person.
+_MESSAGES = {
+    ev.NEW_ORDER: "Order placed with a QR code",
+    ev.DRINK_CHOSEN: "Drink chosen: {drink}",
+    ev.MANAGER_WAITING_COMPLETION: "Order #{number} is in the barista's queue",
+    ev.MAKE_ORDER: "A barista is making order #{number}",
+    ev.ORDER_UNCLAIMED: "Order #{number} is back in the queue",
+    ev.ORDER_COMPLETED: "Order #{number} is ready for pickup",
+    ev.ORDER_CANCELLED: "{reason}",
+    ev.ORDER_TIMED_OUT: "{reason}",
+    ev.ORDER_FINISHED: "Order finished: {outcome}",
+}
+
+
+def parse_drink_choice(body: Any) -> tuple[str, dict[str, str]]:
+    if not isinstance(body, dict) or not isinstance(body.get("drink"), str) or not body["drink"].strip():
+        raise ValidationError("body must be {\"drink\": \"<name>\", \"modifiers\": {\"<group>\": \"<option>\"}}")
+    modifiers = body.get("modifiers", {})
+    if modifiers is None:
+        modifiers = {}
+    if not isinstance(modifiers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in modifiers.items()
+    ):
+        raise ValidationError("modifiers must be an object mapping a group name to an option")
+    return body["drink"].strip(), modifiers
+
+
+class OrderService:
+    def __init__(
+        self,
+        shops: ShopRepository,
+        windows: CodeWindowRepository,
+        orders: OrderRepository,
+        publisher: EventPublisher,
+        workflow: Workflow,
+        clock: Clock,
+        ids: IdGenerator,
+    ) -> None:
+        self._shops = shops
+        self._windows = windows
+        self._orders = orders
+        self._publisher = publisher
+        self._workflow = workflow
+        self._clock = clock
+        self._ids = ids
+
+    # ----- customer ---------------------------------------------------------------------------
+
+    def place(self, actor: Actor, shop_id: str, body: Any) -> Order:
+        code = parse_code(body)
+        shop = self._shops.get(shop_id)
+        if shop is None:
+            raise NotFound(f"there is no shop '{shop_id}'")
+        if not shop.open:
+            raise StoreClosed(f"'{shop.name}' is not taking orders right now")
+        now = self._clock.now()
+        window = self._windows.get(shop_id, window_id_at(now.timestamp(), shop.setting("codeIntervalSeconds")))
+        if window is None:
+            raise InvalidCode("this code is wrong or has expired")
+        order = Order(
+            order_id=self._ids.new_id(),
+            shop_id=shop_id,
+            user_id=actor.sub,
+            created_at=now.isoformat(),
+        )
+        placed = self._orders.place(
+            Redemption(
+                order=order,
+                window=window,
+                code=code,
+                day=now.date().isoformat(),
+                daily_limit=None if actor.is_admin else shop.setting("maxOrdersPerCustomerPerDay"),
+            )
+        )
+        self._publisher.publish([self._event(ev.NEW_ORDER, placed, createdAt=placed.created_at)])
+        return placed
+
+    def choose_drink(self, actor: Actor, order_id: str, body: Any) -> Order:
+        drink, modifiers = parse_drink_choice(body)
+
+        def mutate(order: Order) -> Order:
+            order.check_visible_to(actor)
+            shop = self._shops.get(order.shop_id)
+            if shop is None:
+                raise NotFound(f"there is no shop '{order.shop_id}'")
+            chosen = shop.choose(drink, modifiers)
+            return order.choose_drink(actor, drink, chosen)
+
+        return self._change(order_id, mutate, ev.DRINK_CHOSEN)
+
+    def cancel(self, actor: Actor, order_id: str) -> Order:
+        return self._change(order_id, lambda o: o.cancel(actor), ev.ORDER_CANCELLED, cancelledBy=actor.sub)
+
+    # ----- barista ----------------------------------------------------------------------------
+
+    def claim(self, actor: Actor, order_id: str) -> Order:
+        return self._change(order_id, lambda o: o.claim(actor), ev.MAKE_ORDER)
+
+    def unclaim(self, actor: Actor, order_id: str) -> Order:
+        return self._change(order_id, lambda o: o.unclaim(actor), ev.ORDER_UNCLAIMED)
+
+    def complete(self, actor: Actor, order_id: str) -> Order:
+        return self._change(order_id, lambda o: o.complete(actor), ev.ORDER_COMPLETED)
+
+    def get_for(self, actor: Actor, order_id: str) -> Order:
+        order = self._require(order_id)
+        order.check_visible_to(actor)
+        return order
+
+    # ----- workflow callbacks (EventBridge consumers; each may be delivered twice or late) ------
+
+    def on_workflow_started(self, detail: Mapping[str, Any]) -> Order:
+        token = str(detail["taskToken"])
+        return self._change(str(detail["orderId"]), lambda o: o.workflow_started(token), None)
+
+    def on_waiting_completion(self, detail: Mapping[str, Any]) -> Order:
+        token, number = str(detail["taskToken"]), int(detail["number"])
+        order = self._change(
+            str(detail["orderId"]),
+            lambda o: o.waiting_completion(number, token),
+            ev.MANAGER_WAITING_COMPLETION,
+            republish=True,
+        )
+        return order
+
+    def on_timed_out(self, detail: Mapping[str, Any]) -> Order:
+        reason = str(detail.get("reason") or "The order timed out")
+        return self._change(str(detail["orderId"]), lambda o: o.time_out(reason), None)
+
+    def on_shop_unavailable(self, detail: Mapping[str, Any]) -> Order:
+        reason = str(detail.get("reason") or "The shop is not taking orders")
+        return self._change(str(detail["orderId"]), lambda o: o.reject(reason), None)
+
+    def end_interrupted(self, reason: str) -> list[Order]:
+        """End every unfinished order whose workflow was lost, with the workflow's usual events.
+
+        Only the local runtime needs this: its emulated executions do not survive a restart.
+        """
+        ended: list[Order] = []
+        for order in self._orders.list_unfinished():
+            saved = self._change(order.order_id, lambda o: o.time_out(reason), None)
+            self._publisher.publish(
+                [
+                    self._event(ev.ORDER_TIMED_OUT, saved, key_suffix="recovery", reason=reason, stage="restart"),
+                    self._event(ev.ORDER_FINISHED, saved, key_suffix="recovery", outcome=saved.state.value),
+                ]
+            )
+            ended.append(saved)
+        return ended
+
+    # ----- internals --------------------------------------------------------------------------
+
+    def _require(self, order_id: str) -> Order:
+        order = self._orders.get(order_id)
+        if order is None:
+            raise NotFound(f"there is no order '{order_id}'")
+        return order
+
+    def _change(
+        self,
+        order_id: str,
+        mutate: Callable[[Order], Order],
+        event_type: str | None,
+        republish: bool = False,
+        **extra: Any,
+    ) -> Order:
+        for _ in range(_MAX_ATTEMPTS):
+            order = self._require(order_id)
+            changed = mutate(order)
+            if changed == order:
+                saved = order
+            else:
+                releases = changed.releases_daily_slot and not order.releases_daily_slot
+                try:
+                    saved = self._orders.save(changed, order.created_at[:10] if releases else None)
+                except ConcurrentUpdate:
+                    continue
+            should_publish = event_type is not None and (saved is not order or republish)
+            if should_publish and not (republish and saved.state.is_final):
+                # A redelivered callback republishes with the same idempotency key, so a crash
+                # between save and publish loses nothing and consumers still see it once.
+                self._publisher.publish([self._event(str(event_type), saved, **extra)])
+            self._resume_if_ready(saved)
+            return saved
+        raise ConcurrentUpdate(order_id)
+
+    def _resume_if_ready(self, order: Order) -> None:
+        pending = order.pending_callback()
+        if pending is None:
+            return
+        token, outcome = pending
+        if not self._workflow.resume(token, outcome):
+            logger.info("order %s: workflow no longer waits on this token (%s)", order.order_id, outcome)
+
+    def _event(self, detail_type: str, order: Order, key_suffix: str | None = None, **fields: Any) -> ev.DomainEvent:
+        values = {
+            "number": order.number,
+            "drink": order.drink,
+            "reason": order.reason,
+            **fields,
+        }
+        base = {
+            "orderId": order.order_id,
+            "shopId": order.shop_id,
+            "userId": order.user_id,
+            "state": order.state.value,
+        }
+        if order.number is not None:
+            base["number"] = order.number
+        if order.drink is not None:
+            base["drink"] = order.drink
+            base["modifiers"] = dict(order.modifiers)
+        if order.claimed_by is not None:
+            base["claimedBy"] = order.claimed_by
+        if order.reason is not None:
+            base["reason"] = order.reason
+        key = f"{order.order_id}:{detail_type}:v{order.version}"
+        if key_suffix:
+            key = f"{key}:{key_suffix}"
+        message = _MESSAGES.get(detail_type, detail_type).format_map(_Defaulting(values))
+        return ev.make_event(detail_type, key, self._clock.now().isoformat(), message, **base, **fields)
+
+
+class _Defaulting(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"

@@ -1,0 +1,91 @@
+"""Read-side queries behind GraphQL: answered from the projection, never from the write model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from chalicelib.domain.errors import Forbidden, NotFound, Unauthorized, ValidationError
+from chalicelib.domain.journey import JourneyEntry, OrderView
+from chalicelib.domain.order import Actor, OrderState
+from chalicelib.domain.shop import Shop
+from chalicelib.ports import ReadModelStore
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Board:
+    shop_id: str
+    waiting: list[int]
+    in_production: list[int]
+    ready: list[int]
+
+
+def _check_first(first: int) -> int:
+    if not 1 <= first <= MAX_PAGE:
+        raise ValidationError(f"first must be between 1 and {MAX_PAGE}")
+    return first
+
+
+def _signed_in(actor: Actor | None) -> Actor:
+    if actor is None:
+        raise Unauthorized("sign in first: send 'Authorization: Bearer <token>'")
+    return actor
+
+
+class QueryService:
+    def __init__(self, store: ReadModelStore, board_ready_limit: int = 10) -> None:
+        self._store = store
+        self._board_ready_limit = board_ready_limit
+
+    def shop(self, shop_id: str) -> Shop | None:
+        return self._store.get_shop(shop_id)
+
+    def order(self, actor: Actor | None, order_id: str) -> OrderView | None:
+        actor = _signed_in(actor)
+        view = self._store.get_view(order_id)
+        if view is None:
+            return None
+        if not (actor.is_admin or view.user_id == actor.sub):
+            raise Forbidden("only the customer who placed this order or an admin may read it")
+        return view
+
+    def journey(self, order_id: str) -> list[JourneyEntry]:
+        return self._store.journey(order_id)
+
+    def my_orders(self, actor: Actor | None, first: int, after: str | None) -> tuple[list[OrderView], str | None]:
+        actor = _signed_in(actor)
+        return self._store.user_orders(actor.sub, _check_first(first), after)
+
+    def orders(
+        self, actor: Actor | None, shop_id: str, states: Sequence[OrderState] | None, first: int, after: str | None
+    ) -> tuple[list[OrderView], str | None]:
+        actor = _signed_in(actor)
+        if not actor.is_admin:
+            raise Forbidden("listing a shop's orders needs the 'admin' group")
+        return self._store.shop_orders(shop_id, states, _check_first(first), after)
+
+    def board(self, shop_id: str) -> Board:
+        if self._store.get_shop(shop_id) is None:
+            raise NotFound(f"there is no shop '{shop_id}'")
+        waiting: list[int] = []
+        making: list[int] = []
+        ready: list[tuple[str, int]] = []
+        states = [OrderState.QUEUED, OrderState.IN_PRODUCTION, OrderState.COMPLETED]
+        after: str | None = None
+        while True:
+            views, after = self._store.shop_orders(shop_id, states, MAX_PAGE, after)
+            for view in views:
+                if view.number is None:
+                    continue
+                if view.state is OrderState.QUEUED:
+                    waiting.append(view.number)
+                elif view.state is OrderState.IN_PRODUCTION:
+                    making.append(view.number)
+                else:
+                    ready.append((view.updated_at, view.number))
+            if after is None:
+                break
+        recent_ready = [n for _, n in sorted(ready, reverse=True)[: self._board_ready_limit]]
+        return Board(shop_id, waiting, making, recent_ready)

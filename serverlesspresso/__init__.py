@@ -1,0 +1,1 @@
+"""The local runtime and CLI: runs the Chalice app, workflow and bus on one machine (not packaged for Lambda)."""

@@ -1,0 +1,132 @@
+"""The `serverlesspresso` command: run the shop locally, mint tokens, show the current QR code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from serverlesspresso.identity import LocalIdentityProvider
+
+DEFAULT_DATA_DIR = ".serverlesspresso"
+
+
+def _data_dir_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(DEFAULT_DATA_DIR),
+        help=f"where the shop keeps its state and signing key (default: ./{DEFAULT_DATA_DIR})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="serverlesspresso", description="Serverlesspresso, on one machine.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser(
+        "up",
+        help="run the whole shop locally",
+        description="Start emulated AWS (moto), the order workflow, the event bus and the HTTP API. "
+        "State persists in --data-dir across restarts, including kill -9.",
+    )
+    up.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1; 0.0.0.0 for Wi-Fi)")
+    up.add_argument("--port", type=int, default=8000, help="HTTP port for REST and GraphQL (default: 8000; 0 = any free)")
+    _data_dir_arg(up)
+    up.add_argument(
+        "--no-fsync",
+        action="store_true",
+        help="do not fsync each write (survives kill -9, not power loss; faster)",
+    )
+
+    token = commands.add_parser("token", help="print a signed ID token for a user")
+    token.add_argument("--user", required=True, help="user name (the same name always gets the same sub)")
+    token.add_argument("--admin", action="store_true", help="put the user in the 'admin' group (baristas, organisers)")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds (default: 12 hours)")
+    _data_dir_arg(token)
+
+    code = commands.add_parser("code", help="show the shop's current QR code in the terminal")
+    code.add_argument("--shop", default="default", help="shop id (default: default)")
+    code.add_argument("--url", default="http://127.0.0.1:8000", help="where `up` listens")
+    _data_dir_arg(code)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "up":
+        return _up(args)
+    if args.command == "token":
+        try:
+            print(LocalIdentityProvider(args.data_dir).issue(args.user, admin=args.admin, ttl_seconds=args.ttl))
+        except FileNotFoundError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return 0
+    return _code(args)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from serverlesspresso.runtime import LocalRuntime, RuntimeOptions
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("botocore", "moto", "urllib3", "pynamodb", "strawberry"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    runtime = LocalRuntime(RuntimeOptions(args.host, args.port, args.data_dir, fsync=not args.no_fsync))
+    try:
+        runtime.start()
+    except OSError as error:
+        print(f"error: cannot start: {error}", file=sys.stderr)
+        return 1
+    urls = runtime.urls()
+    data_dir = args.data_dir
+    print(
+        "\nServerlesspresso is running (Ctrl-C to stop)\n"
+        f"  REST      {urls['REST']}\n"
+        f"  GraphQL   {urls['GraphQL']}\n"
+        f"  JWKS      {urls['JWKS']}\n"
+        f"  Data      {runtime.data_dir}\n"
+        "Tokens:\n"
+        f"  serverlesspresso token --user alice --data-dir {data_dir}            # a customer\n"
+        f"  serverlesspresso token --user barista --admin --data-dir {data_dir}  # a barista or organiser\n"
+        f"QR code:  serverlesspresso code --shop default --url {urls['REST']} --data-dir {data_dir}\n",
+        flush=True,
+    )
+    runtime.wait()
+    print("stopping...", flush=True)
+    runtime.stop()
+    return 0
+
+
+def _code(args: argparse.Namespace) -> int:
+    try:
+        token = LocalIdentityProvider(args.data_dir).issue("cli-display", admin=True, ttl_seconds=300)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    request = urllib.request.Request(
+        f"{args.url}/shops/{args.shop}/code", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        print(f"error: {error.code} {error.read().decode()}", file=sys.stderr)
+        return 1
+    except urllib.error.URLError as error:
+        print(f"error: cannot reach {args.url}: {error.reason}", file=sys.stderr)
+        return 1
+    import segno
+
+    segno.make(body["orderUrl"]).terminal(compact=True)
+    print(f"code {body['code']}  ({body['remaining']} drinks left, valid until {body['validUntil']})")
+    print(body["orderUrl"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""Emulated AWS for the local runtime: moto (DynamoDB, EventBridge, SQS, Step Functions) in this process.
+
+EventBridge rules are created from the same patterns Chalice deploys (`app.event_sources`) plus the
+workflow trigger. moto matches patterns itself but delivers only to some target types, so each rule
+targets its own SQS queue (with a dead-letter queue), and `EventDelivery` turns queue messages into
+Lambda invocations of the Chalice handlers or Step Functions executions: asynchronous, at least
+once, retried with back-off, and dead-lettered after the last attempt, as EventBridge does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import boto3
+from chalice.app import CloudWatchEventConfig
+from chalice.local import LambdaContext
+from moto import mock_aws
+
+from chalicelib.domain import events as ev
+
+logger = logging.getLogger("serverlesspresso.events")
+
+ACCOUNT_ID = "123456789012"
+MAX_ATTEMPTS = 5  # EventBridge retries for far longer; five quick tries keep a local bar responsive
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One rule and where its matching events go."""
+
+    rule_name: str
+    pattern: dict[str, Any]
+    invoke: Callable[[dict[str, Any]], None]
+    queue_url: str = ""
+    dlq_url: str = ""
+
+
+class LocalAws:
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+
+    def start(self) -> None:
+        self._mock.start()
+        self.sqs = boto3.client("sqs", region_name=self.region)
+        self.events = boto3.client("events", region_name=self.region)
+        self.sfn = boto3.client("stepfunctions", region_name=self.region)
+        self.dynamodb = boto3.client("dynamodb", region_name=self.region)
+
+    def stop(self) -> None:
+        self._mock.stop()
+
+    def create_state_machine(self, definition_path: Path, substitutions: dict[str, str]) -> str:
+        definition = definition_path.read_text()
+        for name, value in substitutions.items():
+            definition = definition.replace("${" + name + "}", value)
+        response = self.sfn.create_state_machine(
+            name="serverlesspresso-orders",
+            definition=definition,
+            roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/serverlesspresso-orders",
+            type="STANDARD",
+        )
+        return str(response["stateMachineArn"])
+
+    def connect(self, delivery: Delivery, bus_name: str) -> Delivery:
+        dlq_url = self.sqs.create_queue(QueueName=f"{delivery.rule_name}-dlq")["QueueUrl"]
+        dlq_arn = self._queue_arn(dlq_url)
+        queue_url = self.sqs.create_queue(
+            QueueName=delivery.rule_name,
+            Attributes={
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_ATTEMPTS}),
+                "VisibilityTimeout": "30",
+            },
+        )["QueueUrl"]
+        self.events.put_rule(Name=delivery.rule_name, EventBusName=bus_name, EventPattern=json.dumps(delivery.pattern))
+        self.events.put_targets(
+            Rule=delivery.rule_name, EventBusName=bus_name, Targets=[{"Id": "1", "Arn": self._queue_arn(queue_url)}]
+        )
+        return Delivery(delivery.rule_name, delivery.pattern, delivery.invoke, queue_url, dlq_url)
+
+    def _queue_arn(self, url: str) -> str:
+        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return str(attributes["Attributes"]["QueueArn"])
+
+    def dump_table(self, table_name: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for page in self.dynamodb.get_paginator("scan").paginate(TableName=table_name, ConsistentRead=True):
+            items.extend(page["Items"])
+        return items
+
+
+def as_lambda_envelope(event: dict[str, Any]) -> dict[str, Any]:
+    """moto's SQS copy of an event lacks some envelope fields a real EventBridge target receives."""
+    return {"version": "0", "account": ACCOUNT_ID, "region": "us-east-1", "resources": [], **event}
+
+
+def lambda_deliveries(app: Any) -> list[Delivery]:
+    """One delivery per `@on_cw_event` handler, invoking it as Lambda would."""
+    deliveries = []
+    for source in app.event_sources:
+        if not isinstance(source, CloudWatchEventConfig):
+            continue
+        handler = app.handler_map[source.name]
+
+        def invoke(event: dict[str, Any], handler: Any = handler, name: str = source.name) -> None:
+            handler(as_lambda_envelope(event), LambdaContext(function_name=name, memory_size=256))
+
+        deliveries.append(Delivery(source.name, source.event_pattern, invoke))
+    return deliveries
+
+
+def workflow_delivery(sfn: Any, state_machine_arn: str) -> Delivery:
+    def start(event: dict[str, Any]) -> None:
+        try:
+            sfn.start_execution(
+                stateMachineArn=state_machine_arn, name=event["detail"]["orderId"], input=json.dumps(event)
+            )
+        except sfn.exceptions.ExecutionAlreadyExists:
+            pass  # a redelivered NewOrder: the execution named after the order is already running
+
+    return Delivery("order-workflow-trigger", ev.WORKFLOW_TRIGGER_PATTERN, start)
+
+
+class EventDelivery:
+    """Polls each rule's queue and hands events to their targets on a small worker pool."""
+
+    def __init__(self, sqs: Any, deliveries: list[Delivery], workers: int = 8) -> None:
+        self._sqs = sqs
+        self._deliveries = deliveries
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="target")
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.delivered = 0
+        self.failed_attempts = 0
+
+    def start(self) -> None:
+        for delivery in self._deliveries:
+            thread = threading.Thread(target=self._poll, args=(delivery,), name=f"rule-{delivery.rule_name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=2)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _poll(self, delivery: Delivery) -> None:
+        while not self._stop.is_set():
+            try:
+                messages = self._sqs.receive_message(
+                    QueueUrl=delivery.queue_url,
+                    MaxNumberOfMessages=10,
+                    AttributeNames=["ApproximateReceiveCount"],
+                ).get("Messages", [])
+            except Exception:  # noqa: BLE001 - keep polling through a transient failure during shutdown
+                if self._stop.is_set():
+                    return
+                logger.exception("polling %s failed", delivery.rule_name)
+                time.sleep(0.5)
+                continue
+            if not messages:
+                self._stop.wait(0.01)
+                continue
+            for message in messages:
+                self._pool.submit(self._deliver, delivery, message)
+
+    def _deliver(self, delivery: Delivery, message: dict[str, Any]) -> None:
+        event = json.loads(message["Body"])
+        attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        started = time.perf_counter()
+        try:
+            delivery.invoke(event)
+        except Exception as error:  # noqa: BLE001 - any target failure means: retry, then dead-letter
+            self.failed_attempts += 1
+            backoff = min(2 ** (attempt - 1), 30)
+            level = logging.ERROR if attempt >= MAX_ATTEMPTS else logging.WARNING
+            logger.log(
+                level,
+                "%s -> %s failed (attempt %d/%d, retry in %ds): %s",
+                event.get("detail-type"),
+                delivery.rule_name,
+                attempt,
+                MAX_ATTEMPTS,
+                backoff,
+                error,
+            )
+            self._sqs.change_message_visibility(
+                QueueUrl=delivery.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=backoff
+            )
+            return
+        self._sqs.delete_message(QueueUrl=delivery.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        self.delivered += 1
+        if delivery.rule_name == "read_side_projection":
+            detail = event.get("detail", {})
+            logger.info(
+                "%-34s order=%s shop=%s (%.0f ms)",
+                event.get("detail-type"),
+                detail.get("orderId", "-"),
+                detail.get("shopId", "-"),
+                (time.perf_counter() - started) * 1000,
+            )
+
+    def dead_letters(self) -> dict[str, int]:
+        counts = {}
+        for delivery in self._deliveries:
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=delivery.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
+            )
+            counts[delivery.rule_name] = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+        return counts

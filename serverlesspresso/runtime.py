@@ -1,0 +1,132 @@
+"""`serverlesspresso up`: start emulated AWS, replay durable state, wire the bus, serve HTTP."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botocore import xform_name
+
+from serverlesspresso.identity import AUDIENCE, ISSUER, LocalIdentityProvider
+from serverlesspresso.journal import DynamoDBJournal
+
+logger = logging.getLogger("serverlesspresso")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+TABLE_NAME = "serverlesspresso"
+BUS_NAME = "default"  # Chalice's on_cw_event rules live on the default bus
+DEFAULT_SHOP_ID = "default"
+RESTART_REASON = "The shop's system restarted while this order was in progress; please order again"
+
+
+@dataclass
+class RuntimeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = field(default_factory=lambda: Path(".serverlesspresso"))
+    fsync: bool = True
+
+
+class LocalRuntime:
+    def __init__(self, options: RuntimeOptions) -> None:
+        self.options = options
+        self.data_dir = options.data_dir.resolve()
+        self.identity = LocalIdentityProvider(self.data_dir)
+        self.journal = DynamoDBJournal(self.data_dir / "dynamodb.journal", fsync=options.fsync)
+        self._stopped = threading.Event()
+
+    def start(self) -> None:
+        started = time.perf_counter()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.identity.ensure_keys()
+        self._configure_environment()
+        self.journal.install()  # before any botocore session exists, so every client is journaled
+
+        from chalicelib.adapters import dynamodb
+        from chalicelib.bootstrap import services
+        from serverlesspresso.emulator import EventDelivery, LocalAws, lambda_deliveries, workflow_delivery
+        from serverlesspresso.server import LocalHttpServer
+
+        import app as chalice_app
+
+        # Chalice sets its app logger (named after the app, so our parent logger) to ERROR.
+        logging.getLogger("serverlesspresso").setLevel(logging.INFO)
+
+        self.aws = LocalAws(REGION)
+        self.aws.start()
+        dynamodb.bind_table(TABLE_NAME, REGION)
+        dynamodb.create_table()
+        replayed = self.journal.replay(self._call_dynamodb)
+        self.journal.compact({TABLE_NAME: self.aws.dump_table(TABLE_NAME)})
+        self.journal.enabled = True
+
+        arn = self.aws.create_state_machine(
+            REPO_ROOT / "statemachine.json", {"TableName": TABLE_NAME, "EventBusName": BUS_NAME}
+        )
+        deliveries = [workflow_delivery(self.aws.sfn, arn), *lambda_deliveries(chalice_app.app)]
+        self.delivery = EventDelivery(self.aws.sqs, [self.aws.connect(d, BUS_NAME) for d in deliveries])
+        self.delivery.start()
+
+        ended = services().orders.end_interrupted(RESTART_REASON)
+        self._reset_capacity_counters()
+        services().shops.ensure(DEFAULT_SHOP_ID, "Serverlesspresso")
+
+        self.http = LocalHttpServer(chalice_app.app, self.options.host, self.options.port, self.identity.jwks())
+        self.http.start()
+        logger.info(
+            "started in %.1f s: %d journaled writes replayed, %d interrupted order(s) ended",
+            time.perf_counter() - started,
+            replayed,
+            len(ended),
+        )
+
+    def _configure_environment(self) -> None:
+        os.environ.update(
+            {
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "TABLE_NAME": TABLE_NAME,
+                "EVENT_BUS_NAME": BUS_NAME,
+                "JWKS_FILE": str(self.identity.jwks_path),
+                "JWT_ISSUER": ISSUER,
+                "JWT_AUDIENCE": AUDIENCE,
+                "ORDER_APP_URL": f"http://{self.options.host}:{self.options.port}/order",
+            }
+        )
+
+    def _call_dynamodb(self, operation: str, params: dict[str, Any]) -> Any:
+        return getattr(self.aws.dynamodb, xform_name(operation))(**params)
+
+    def _reset_capacity_counters(self) -> None:
+        # Every unfinished order was just ended, so no shop has an order holding a queue slot.
+        for item in self.aws.dump_table(TABLE_NAME):
+            if item.get("SK", {}).get("S") == "COUNTERS" and item.get("activeOrders", {}).get("N", "0") != "0":
+                self.aws.dynamodb.update_item(
+                    TableName=TABLE_NAME,
+                    Key={"PK": item["PK"], "SK": item["SK"]},
+                    UpdateExpression="SET activeOrders = :zero",
+                    ExpressionAttributeValues={":zero": {"N": "0"}},
+                )
+
+    def urls(self) -> dict[str, str]:
+        base = f"http://{self.options.host}:{self.http.port}"
+        return {"REST": base, "GraphQL": f"{base}/graphql", "JWKS": f"{base}/.well-known/jwks.json"}
+
+    def wait(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self._stopped.set())
+        self._stopped.wait()
+
+    def stop(self) -> None:
+        self.http.stop()
+        self.delivery.stop()
+        self.aws.stop()
