@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from chalicelib.domain.codes import CodeWindow
 from chalicelib.domain.events import DomainEvent
@@ -65,6 +66,11 @@ class OrderRepository(Protocol):
         """
 
     def list_unfinished(self) -> list[Order]: ...
+
+    def list_with_outbox(self) -> list[Order]: ...
+
+    def clear_outbox(self, order_id: str, version: int) -> bool:
+        """Drop the outbox of the order at this version; False if the order changed meanwhile."""
 
 
 class EventPublisher(Protocol):

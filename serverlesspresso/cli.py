@@ -34,8 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start emulated AWS (moto), the order workflow, the event bus and the HTTP API. "
         "State persists in --data-dir across restarts, including kill -9.",
     )
-    up.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1; 0.0.0.0 for Wi-Fi)")
-    up.add_argument("--port", type=int, default=8000, help="HTTP port for REST and GraphQL (default: 8000; 0 = any free)")
+    up.add_argument(
+        "--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1; 0.0.0.0 for Wi-Fi)"
+    )
+    up.add_argument(
+        "--port", type=int, default=8000, help="HTTP port for REST and GraphQL (default: 8000; 0 = any free)"
+    )
     _data_dir_arg(up)
     up.add_argument(
         "--no-fsync",

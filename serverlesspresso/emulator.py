@@ -9,14 +9,16 @@ once, retried with back-off, and dead-lettered after the last attempt, as EventB
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 from chalice.app import CloudWatchEventConfig
@@ -118,12 +120,11 @@ def lambda_deliveries(app: Any) -> list[Delivery]:
 
 def workflow_delivery(sfn: Any, state_machine_arn: str) -> Delivery:
     def start(event: dict[str, Any]) -> None:
-        try:
+        # A redelivered NewOrder finds the execution named after its order already there.
+        with contextlib.suppress(sfn.exceptions.ExecutionAlreadyExists):
             sfn.start_execution(
                 stateMachineArn=state_machine_arn, name=event["detail"]["orderId"], input=json.dumps(event)
             )
-        except sfn.exceptions.ExecutionAlreadyExists:
-            pass  # a redelivered NewOrder: the execution named after the order is already running
 
     return Delivery("order-workflow-trigger", ev.WORKFLOW_TRIGGER_PATTERN, start)
 
@@ -142,7 +143,9 @@ class EventDelivery:
 
     def start(self) -> None:
         for delivery in self._deliveries:
-            thread = threading.Thread(target=self._poll, args=(delivery,), name=f"rule-{delivery.rule_name}", daemon=True)
+            thread = threading.Thread(
+                target=self._poll, args=(delivery,), name=f"rule-{delivery.rule_name}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 

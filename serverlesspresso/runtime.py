@@ -49,12 +49,11 @@ class LocalRuntime:
         self._configure_environment()
         self.journal.install()  # before any botocore session exists, so every client is journaled
 
+        import app as chalice_app
         from chalicelib.adapters import dynamodb
         from chalicelib.bootstrap import services
         from serverlesspresso.emulator import EventDelivery, LocalAws, lambda_deliveries, workflow_delivery
         from serverlesspresso.server import LocalHttpServer
-
-        import app as chalice_app
 
         # Chalice sets its app logger (named after the app, so our parent logger) to ERROR.
         logging.getLogger("serverlesspresso").setLevel(logging.INFO)
@@ -74,6 +73,7 @@ class LocalRuntime:
         self.delivery = EventDelivery(self.aws.sqs, [self.aws.connect(d, BUS_NAME) for d in deliveries])
         self.delivery.start()
 
+        services().orders.flush_outboxes()
         ended = services().orders.end_interrupted(RESTART_REASON)
         self._reset_capacity_counters()
         services().shops.ensure(DEFAULT_SHOP_ID, "Serverlesspresso")

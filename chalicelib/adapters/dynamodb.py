@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -135,7 +137,8 @@ class CodeWindowItem(BaseItem, discriminator="CodeWindow"):
 
 
 class DailyCountItem(BaseItem, discriminator="DailyCount"):
-    count = NumberAttribute(null=True)
+    # Not `count`: that name is Model.count(), and shadowing it breaks PynamoDB.
+    placed = NumberAttribute(attr_name="placed", null=True)
 
 
 class OrderItem(BaseItem, discriminator="Order"):
@@ -151,6 +154,7 @@ class OrderItem(BaseItem, discriminator="Order"):
     counts_toward_daily_limit = BooleanAttribute(attr_name="countsTowardDailyLimit")
     customer_token = UnicodeAttribute(attr_name="customerToken", null=True)
     barista_token = UnicodeAttribute(attr_name="baristaToken", null=True)
+    outbox = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[var-annotated]
     version = VersionAttribute()
 
 
@@ -183,10 +187,11 @@ ALL_MODELS: tuple[type[BaseItem], ...] = (
 
 def bind_table(table_name: str, region: str, host: str | None = None) -> None:
     """Point every model at the configured table (PynamoDB reads Meta lazily per connection)."""
-    for model in (BaseItem, *ALL_MODELS):
+    models: tuple[type[Model], ...] = (BaseItem, *ALL_MODELS)
+    for model in models:
         model.Meta.table_name = table_name
         model.Meta.region = region
-        model.Meta.host = host
+        model.Meta.host = host  # type: ignore[attr-defined]
         model._connection = None
 
 
@@ -326,6 +331,7 @@ def _order_to_item(order: Order) -> OrderItem:
         counts_toward_daily_limit=order.counts_toward_daily_limit,
         customer_token=order.customer_token,
         barista_token=order.barista_token,
+        outbox=list(order.outbox) or None,
     )
     if order.version:
         item.version = order.version
@@ -347,6 +353,7 @@ def _order_from_item(item: OrderItem) -> Order:
         counts_toward_daily_limit=bool(item.counts_toward_daily_limit),
         customer_token=item.customer_token,
         barista_token=item.barista_token,
+        outbox=tuple(str(text) for text in (item.outbox or ())),
         version=int(item.version or 0),
     )
 
@@ -356,7 +363,7 @@ class DynamoDBOrders:
         self._region = region
 
     def _connection(self) -> Connection:
-        return Connection(region=OrderItem.Meta.region, host=OrderItem.Meta.host)
+        return Connection(region=OrderItem.Meta.region, host=getattr(OrderItem.Meta, "host", None))
 
     def get(self, order_id: str) -> Order | None:
         try:
@@ -384,9 +391,9 @@ class DynamoDBOrders:
                 if redemption.daily_limit is not None:
                     transaction.update(
                         DailyCountItem(user_pk(order.user_id), day_sk(order.shop_id, redemption.day)),
-                        actions=[DailyCountItem.count.add(1)],
-                        condition=DailyCountItem.count.does_not_exist()
-                        | (DailyCountItem.count < redemption.daily_limit),
+                        actions=[DailyCountItem.placed.add(1)],
+                        condition=DailyCountItem.placed.does_not_exist()
+                        | (DailyCountItem.placed < redemption.daily_limit),
                     )
                 transaction.save(item, condition=OrderItem.pk.does_not_exist())
         except TransactWriteError as error:
@@ -423,8 +430,8 @@ class DynamoDBOrders:
                     transaction.save(item)
                     transaction.update(
                         DailyCountItem(user_pk(order.user_id), day_sk(order.shop_id, release_daily_slot_of_day)),
-                        actions=[DailyCountItem.count.add(-1)],
-                        condition=DailyCountItem.count > 0,
+                        actions=[DailyCountItem.placed.add(-1)],
+                        condition=DailyCountItem.placed > 0,
                     )
         except PutError as error:
             if _conditional_failed(error):
@@ -442,12 +449,30 @@ class DynamoDBOrders:
         finals = [s.value for s in OrderState if s.is_final]
         return [_order_from_item(i) for i in OrderItem.scan(~OrderItem.state.is_in(*finals))]
 
+    def list_with_outbox(self) -> list[Order]:
+        return [_order_from_item(i) for i in OrderItem.scan(OrderItem.outbox.exists())]
+
+    def clear_outbox(self, order_id: str, version: int) -> bool:
+        try:
+            # Low-level update: the model-level one would bump the version, which is not a change.
+            OrderItem._get_connection().update_item(
+                order_pk(order_id),
+                range_key=ORDER_SK,
+                actions=[OrderItem.outbox.remove()],
+                condition=OrderItem.version == version,
+            )
+        except UpdateError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
     def daily_count(self, user_id: str, shop_id: str, day: str) -> int:
         try:
             item = DailyCountItem.get(user_pk(user_id), day_sk(shop_id, day), consistent_read=True)
         except DailyCountItem.DoesNotExist:
             return 0
-        return int(item.count or 0)
+        return int(item.placed or 0)
 
 
 # ----- read model ---------------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
-from typing import Sequence
+from datetime import UTC, datetime
 
 from chalicelib.domain.codes import CodeWindow
 from chalicelib.domain.errors import (
@@ -25,7 +25,7 @@ from chalicelib.paging import page
 
 class FixedClock:
     def __init__(self, at: datetime | None = None) -> None:
-        self.at = at or datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+        self.at = at or datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
     def now(self) -> datetime:
         return self.at
@@ -137,6 +137,17 @@ class InMemoryOrders:
 
     def list_unfinished(self) -> list[Order]:
         return [o for o in self._orders.values() if not o.state.is_final]
+
+    def list_with_outbox(self) -> list[Order]:
+        return [o for o in self._orders.values() if o.outbox]
+
+    def clear_outbox(self, order_id: str, version: int) -> bool:
+        with self._windows.lock:
+            current = self._orders.get(order_id)
+            if current is None or current.version != version:
+                return False
+            self._orders[order_id] = replace(current, outbox=())
+            return True
 
     def daily_count(self, user_id: str, shop_id: str, day: str) -> int:
         return self._daily.get((user_id, shop_id, day), 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chalicelib.domain.errors import InvalidCode, ValidationError
 
@@ -26,7 +26,7 @@ class CodeWindow:
         return (self.window_id + 1) * self.interval_seconds
 
     def valid_until_iso(self) -> str:
-        return datetime.fromtimestamp(self.valid_until, tz=timezone.utc).isoformat()
+        return datetime.fromtimestamp(self.valid_until, tz=UTC).isoformat()
 
 
 def window_id_at(epoch_seconds: float, interval_seconds: int) -> int:

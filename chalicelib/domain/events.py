@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,9 +61,15 @@ class DomainEvent:
     detail_type: str
     detail: dict[str, Any] = field(default_factory=dict)
 
-    def to_entry(self, bus_name: str) -> dict[str, Any]:
-        import json
+    def to_json(self) -> str:
+        return json.dumps({"detailType": self.detail_type, "detail": self.detail}, sort_keys=True)
 
+    @classmethod
+    def from_json(cls, text: str) -> DomainEvent:
+        data = json.loads(text)
+        return cls(data["detailType"], data["detail"])
+
+    def to_entry(self, bus_name: str) -> dict[str, Any]:
         return {
             "Source": SOURCE,
             "DetailType": self.detail_type,

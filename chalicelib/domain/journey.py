@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any
 
 from chalicelib.domain import events as ev
 from chalicelib.domain.order import FINAL_STATES, OrderState

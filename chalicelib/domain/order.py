@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping
 
 from chalicelib.domain.errors import AlreadyClaimed, Forbidden, InvalidState
 
 
-class OrderState(str, enum.Enum):
+class OrderState(enum.StrEnum):
     WAITING_FOR_DRINK = "WAITING_FOR_DRINK"
     QUEUED = "QUEUED"
     IN_PRODUCTION = "IN_PRODUCTION"
@@ -59,6 +59,9 @@ class Order:
     # Task tokens of the workflow's two waits; stored server-side only, never returned by the API.
     customer_token: str | None = None
     barista_token: str | None = None
+    # Events recorded with this change but not yet confirmed published (a transactional outbox):
+    # they are saved atomically with the state, so a crash between save and publish loses nothing.
+    outbox: tuple[str, ...] = ()
     version: int = 0
 
     # ----- guards -----------------------------------------------------------------------------
@@ -83,7 +86,7 @@ class Order:
         self.check_visible_to(actor)
         self._require(CANCELLABLE_STATES, "cancel")
         who = "a barista" if actor.is_admin and actor.sub != self.user_id else "the customer"
-        return replace(self, state=OrderState.CANCELLED, reason=f"Cancelled by {who}")
+        return replace(self, state=OrderState.CANCELLED, reason=f"Cancelled by {who}", claimed_by=None)
 
     # ----- barista commands -------------------------------------------------------------------
 
@@ -124,7 +127,7 @@ class Order:
         return replace(self, customer_token=customer_token)
 
     def waiting_completion(self, number: int, barista_token: str) -> Order:
-        return replace(self, number=self.number or number, barista_token=barista_token)
+        return replace(self, number=self.number if self.number is not None else number, barista_token=barista_token)
 
     def time_out(self, reason: str) -> Order:
         if self.state.is_final:
@@ -134,7 +137,7 @@ class Order:
     def reject(self, reason: str) -> Order:
         if self.state.is_final:
             return self
-        return replace(self, state=OrderState.REJECTED, reason=reason)
+        return replace(self, state=OrderState.REJECTED, reason=reason, claimed_by=None)
 
     # ----- what the workflow must be told -----------------------------------------------------
 

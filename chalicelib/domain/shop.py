@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
 from chalicelib.domain.errors import InvalidDrink, ValidationError
 
@@ -116,8 +117,10 @@ class Shop:
 
 
 def validate_shop_id(shop_id: Any) -> str:
-    if not isinstance(shop_id, str) or not SHOP_ID_PATTERN.match(shop_id):
-        raise ValidationError("shopId must be 1-40 lowercase letters, digits or dashes, starting with a letter or digit")
+    if not isinstance(shop_id, str) or not SHOP_ID_PATTERN.fullmatch(shop_id):
+        raise ValidationError(
+            "shopId must be 1-40 lowercase letters, digits or dashes, starting with a letter or digit"
+        )
     return shop_id
 
 
@@ -153,14 +156,12 @@ def parse_menu(body: Any) -> tuple[Drink, ...]:
             options = raw_modifier.get("options")
             if not isinstance(m_name, str) or not m_name.strip():
                 raise ValidationError(f"{m_where}.name must be a non-empty string")
-            if (
-                not isinstance(options, list)
-                or not options
-                or not all(isinstance(o, str) and o.strip() for o in options)
-                or len(set(options)) != len(options)
-            ):
+            if not isinstance(options, list) or not all(isinstance(o, str) and o.strip() for o in options or [""]):
                 raise ValidationError(f"{m_where}.options must be a non-empty list of distinct strings")
-            modifiers.append(Modifier(m_name.strip(), tuple(o.strip() for o in options)))
+            stripped = tuple(o.strip() for o in options)
+            if len(set(stripped)) != len(stripped):
+                raise ValidationError(f"{m_where}.options must be a non-empty list of distinct strings")
+            modifiers.append(Modifier(m_name.strip(), stripped))
         if len({m.name for m in modifiers}) != len(modifiers):
             raise ValidationError(f"{where}.modifiers has two groups with the same name")
         drinks.append(Drink(name.strip(), available, tuple(modifiers)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint  # type: ignore[attr-defined]
+from chalice import Blueprint, Rate  # type: ignore[attr-defined]
 
 from chalicelib.bootstrap import services
 from chalicelib.domain import events as ev
@@ -35,3 +35,8 @@ def shop_unavailable(event: Any) -> None:
 @bp.on_cw_event(ev.ALL_EVENTS_PATTERN, name="read_side_projection")
 def project(event: Any) -> None:
     services().projection.on_event(event.detail_type, event.detail)
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="flush_outboxes")
+def flush_outboxes(event: Any) -> None:
+    services().orders.flush_outboxes()

@@ -15,7 +15,7 @@ bp = Blueprint(__name__)
 
 
 class _View(GraphQLView):
-    def get_context(self, request: Any, response: Any) -> dict[str, Any]:
+    def get_context(self, request: Any, response: Any) -> dict[str, Any]:  # type: ignore[override]
         return {"actor": optional_actor(bp), "queries": services().queries}
 
 

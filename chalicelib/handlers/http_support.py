@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, Optional
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -94,20 +94,20 @@ class JourneyEvent:
 class Order:
     id: strawberry.ID
     shop_id: str
-    number: Optional[int]
+    number: int | None
     state: OrderState
-    drink: Optional[str]
+    drink: str | None
     modifiers: JSON
     created_at: str
     updated_at: str
-    claimed_by: Optional[str]
-    reason: Optional[str]
+    claimed_by: str | None
+    reason: str | None
 
     @strawberry.field(description="Every event of this order, oldest first.")
     def journey(self, info: Info[Any, None]) -> list[JourneyEvent]:
         queries: QueryService = info.context["queries"]
         return [
-            JourneyEvent(type=e.detail_type, at=e.at, message=e.message, detail=e.detail)
+            JourneyEvent(type=e.detail_type, at=e.at, message=e.message, detail=cast(JSON, e.detail))
             for e in queries.journey(str(self.id))
         ]
 
@@ -119,7 +119,7 @@ class Order:
             number=view.number,
             state=OrderState(view.state.value),
             drink=view.drink,
-            modifiers=dict(view.modifiers),
+            modifiers=cast(JSON, dict(view.modifiers)),
             created_at=view.created_at,
             updated_at=view.updated_at,
             claimed_by=view.claimed_by,
@@ -129,7 +129,7 @@ class Order:
 
 @strawberry.type
 class PageInfo:
-    end_cursor: Optional[str]
+    end_cursor: str | None
     has_next_page: bool
 
 
@@ -157,17 +157,17 @@ class Board:
 @strawberry.type
 class Query:
     @strawberry.field(description="Public: a shop's name, store state, menu and settings.")
-    def shop(self, info: Info[Any, None], id: strawberry.ID) -> Optional[Shop]:
+    def shop(self, info: Info[Any, None], id: strawberry.ID) -> Shop | None:  # noqa: A002 - GraphQL arg name
         shop = info.context["queries"].shop(str(id))
         return Shop.from_domain(shop) if shop else None
 
     @strawberry.field(description="The order's owner or an admin.")
-    def order(self, info: Info[Any, None], id: strawberry.ID) -> Optional[Order]:
+    def order(self, info: Info[Any, None], id: strawberry.ID) -> Order | None:  # noqa: A002 - GraphQL arg name
         view = info.context["queries"].order(info.context["actor"], str(id))
         return Order.from_view(view) if view else None
 
     @strawberry.field(description="The signed-in customer's orders, newest first.")
-    def my_orders(self, info: Info[Any, None], first: int = 20, after: Optional[str] = None) -> OrderConnection:
+    def my_orders(self, info: Info[Any, None], first: int = 20, after: str | None = None) -> OrderConnection:
         views, cursor = info.context["queries"].my_orders(info.context["actor"], first, after)
         return OrderConnection.of(views, cursor)
 
@@ -176,9 +176,9 @@ class Query:
         self,
         info: Info[Any, None],
         shop_id: str,
-        states: Optional[list[OrderState]] = None,
+        states: list[OrderState] | None = None,
         first: int = 20,
-        after: Optional[str] = None,
+        after: str | None = None,
     ) -> OrderConnection:
         domain_states = [DomainOrderState(s.value) for s in states] if states else None
         views, cursor = info.context["queries"].orders(info.context["actor"], shop_id, domain_states, first, after)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
 
 from chalicelib.domain import events as ev
 from chalicelib.domain.codes import parse_code, window_id_at
@@ -83,22 +85,18 @@ class OrderService:
         window = self._windows.get(shop_id, window_id_at(now.timestamp(), shop.setting("codeIntervalSeconds")))
         if window is None:
             raise InvalidCode("this code is wrong or has expired")
-        order = Order(
-            order_id=self._ids.new_id(),
-            shop_id=shop_id,
-            user_id=actor.sub,
-            created_at=now.isoformat(),
-        )
+        order = Order(order_id=self._ids.new_id(), shop_id=shop_id, user_id=actor.sub, created_at=now.isoformat())
+        new_order = self._event(ev.NEW_ORDER, replace(order, version=1), createdAt=order.created_at)
         placed = self._orders.place(
             Redemption(
-                order=order,
+                order=replace(order, outbox=(new_order.to_json(),)),
                 window=window,
                 code=code,
                 day=now.date().isoformat(),
                 daily_limit=None if actor.is_admin else shop.setting("maxOrdersPerCustomerPerDay"),
             )
         )
-        self._publisher.publish([self._event(ev.NEW_ORDER, placed, createdAt=placed.created_at)])
+        self._flush(placed)
         return placed
 
     def choose_drink(self, actor: Actor, order_id: str, body: Any) -> Order:
@@ -141,13 +139,12 @@ class OrderService:
 
     def on_waiting_completion(self, detail: Mapping[str, Any]) -> Order:
         token, number = str(detail["taskToken"]), int(detail["number"])
-        order = self._change(
+        return self._change(
             str(detail["orderId"]),
             lambda o: o.waiting_completion(number, token),
             ev.MANAGER_WAITING_COMPLETION,
-            republish=True,
+            only_if_active=True,
         )
-        return order
 
     def on_timed_out(self, detail: Mapping[str, Any]) -> Order:
         reason = str(detail.get("reason") or "The order timed out")
@@ -162,17 +159,25 @@ class OrderService:
 
         Only the local runtime needs this: its emulated executions do not survive a restart.
         """
-        ended: list[Order] = []
-        for order in self._orders.list_unfinished():
-            saved = self._change(order.order_id, lambda o: o.time_out(reason), None)
-            self._publisher.publish(
-                [
-                    self._event(ev.ORDER_TIMED_OUT, saved, key_suffix="recovery", reason=reason, stage="restart"),
-                    self._event(ev.ORDER_FINISHED, saved, key_suffix="recovery", outcome=saved.state.value),
-                ]
+        return [
+            self._change(
+                order.order_id,
+                lambda o: o.time_out(reason),
+                ev.ORDER_TIMED_OUT,
+                also=ev.ORDER_FINISHED,
+                reason=reason,
+                stage="restart",
+                outcome="TIMED_OUT",
             )
-            ended.append(saved)
-        return ended
+            for order in self._orders.list_unfinished()
+        ]
+
+    def flush_outboxes(self) -> int:
+        """Publish events a crash left in outboxes; returns how many orders had some."""
+        pending = self._orders.list_with_outbox()
+        for order in pending:
+            self._flush(order)
+        return len(pending)
 
     # ----- internals --------------------------------------------------------------------------
 
@@ -187,7 +192,8 @@ class OrderService:
         order_id: str,
         mutate: Callable[[Order], Order],
         event_type: str | None,
-        republish: bool = False,
+        also: str | None = None,
+        only_if_active: bool = False,
         **extra: Any,
     ) -> Order:
         for _ in range(_MAX_ATTEMPTS):
@@ -196,19 +202,26 @@ class OrderService:
             if changed == order:
                 saved = order
             else:
+                next_version = replace(changed, version=order.version + 1)
+                types = [] if only_if_active and changed.state.is_final else [event_type, also]
+                recorded = [self._event(t, next_version, **extra) for t in types if t is not None]
+                changed = replace(changed, outbox=order.outbox + tuple(e.to_json() for e in recorded))
                 releases = changed.releases_daily_slot and not order.releases_daily_slot
                 try:
                     saved = self._orders.save(changed, order.created_at[:10] if releases else None)
                 except ConcurrentUpdate:
                     continue
-            should_publish = event_type is not None and (saved is not order or republish)
-            if should_publish and not (republish and saved.state.is_final):
-                # A redelivered callback republishes with the same idempotency key, so a crash
-                # between save and publish loses nothing and consumers still see it once.
-                self._publisher.publish([self._event(str(event_type), saved, **extra)])
+            # A redelivered callback finds the outbox of a crashed attempt here and publishes it.
+            self._flush(saved)
             self._resume_if_ready(saved)
             return saved
         raise ConcurrentUpdate(order_id)
+
+    def _flush(self, order: Order) -> None:
+        if not order.outbox:
+            return
+        self._publisher.publish([ev.DomainEvent.from_json(text) for text in order.outbox])
+        self._orders.clear_outbox(order.order_id, order.version)
 
     def _resume_if_ready(self, order: Order) -> None:
         pending = order.pending_callback()
@@ -218,14 +231,14 @@ class OrderService:
         if not self._workflow.resume(token, outcome):
             logger.info("order %s: workflow no longer waits on this token (%s)", order.order_id, outcome)
 
-    def _event(self, detail_type: str, order: Order, key_suffix: str | None = None, **fields: Any) -> ev.DomainEvent:
+    def _event(self, detail_type: str, order: Order, **fields: Any) -> ev.DomainEvent:
         values = {
             "number": order.number,
             "drink": order.drink,
             "reason": order.reason,
             **fields,
         }
-        base = {
+        base: dict[str, Any] = {
             "orderId": order.order_id,
             "shopId": order.shop_id,
             "userId": order.user_id,
@@ -241,10 +254,8 @@ class OrderService:
         if order.reason is not None:
             base["reason"] = order.reason
         key = f"{order.order_id}:{detail_type}:v{order.version}"
-        if key_suffix:
-            key = f"{key}:{key_suffix}"
         message = _MESSAGES.get(detail_type, detail_type).format_map(_Defaulting(values))
-        return ev.make_event(detail_type, key, self._clock.now().isoformat(), message, **base, **fields)
+        return ev.make_event(detail_type, key, self._clock.now().isoformat(), message, **{**base, **fields})
 
 
 class _Defaulting(dict[str, Any]):

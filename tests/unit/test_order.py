@@ -64,13 +64,13 @@ def in_state(state: OrderState) -> Order:
 
 
 def test_final_states_are_exactly_completed_cancelled_timed_out_rejected():
-    assert FINAL_STATES == {OrderState.COMPLETED, OrderState.CANCELLED, OrderState.TIMED_OUT, OrderState.REJECTED}
+    assert {OrderState.COMPLETED, OrderState.CANCELLED, OrderState.TIMED_OUT, OrderState.REJECTED} == FINAL_STATES
     assert {s for s in OrderState if s.is_final} == FINAL_STATES
     assert NON_FINAL_STATES == [OrderState.WAITING_FOR_DRINK, OrderState.QUEUED, OrderState.IN_PRODUCTION]
 
 
 def test_cancellable_states_are_the_non_final_states():
-    assert CANCELLABLE_STATES == set(NON_FINAL_STATES)
+    assert set(NON_FINAL_STATES) == CANCELLABLE_STATES
 
 
 def test_order_state_is_a_string_enum_with_its_name_as_value():

@@ -110,7 +110,6 @@ initial_orders = st.builds(
 )
 
 
-
 @st.composite
 def happy_path_prefixes(draw) -> list[Command]:
     """A random-length start of the usual lifecycle, so later random commands often hit queued/claimed orders."""

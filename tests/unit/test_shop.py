@@ -87,7 +87,8 @@ def test_parse_menu_builds_drinks_with_modifiers():
 
 
 def test_parse_menu_strips_names_and_options():
-    menu = parse_menu({"drinks": [{"name": "  Mocha ", "modifiers": [{"name": " Milk ", "options": [" Oat", "Soy "]}]}]})
+    drink = {"name": "  Mocha ", "modifiers": [{"name": " Milk ", "options": [" Oat", "Soy "]}]}
+    menu = parse_menu({"drinks": [drink]})
     assert menu == (Drink("Mocha", True, (Modifier("Milk", ("Oat", "Soy")),)),)
 
 
@@ -264,7 +265,8 @@ def test_with_settings_merges_changes_over_current_and_defaults():
 
 
 def test_shop_to_dict():
-    shop = make_shop(open=True, menu=(Drink("Tea", False, (Modifier("Size", ("S", "L")),)),), settings={"drinksPerCode": 2})
+    menu = (Drink("Tea", False, (Modifier("Size", ("S", "L")),)),)
+    shop = make_shop(open=True, menu=menu, settings={"drinksPerCode": 2})
     assert shop.to_dict() == {
         "shopId": "shop-1",
         "name": "Corner Bar",
