@@ -363,7 +363,9 @@ class DynamoDBOrders:
         self._region = region
 
     def _connection(self) -> Connection:
-        return Connection(region=OrderItem.Meta.region, host=getattr(OrderItem.Meta, "host", None))
+        # The models' shared connection: a new Connection per call built a new botocore client
+        # (~150 ms of service-model loading) on every place() and release.
+        return OrderItem._get_connection().connection
 
     def get(self, order_id: str) -> Order | None:
         try:
@@ -401,24 +403,27 @@ class DynamoDBOrders:
         return _order_from_item(item)
 
     def _why_not_placed(self, error: TransactWriteError, redemption: Redemption) -> Exception:
-        reasons = [getattr(r, "code", None) if r else None for r in (error.cancellation_reasons or [])]
-        if reasons and reasons[0] == "ConditionalCheckFailed":
-            try:
-                stored = CodeWindowItem.get(
-                    shop_pk(redemption.window.shop_id), code_sk(redemption.window.window_id), consistent_read=True
-                )
-            except CodeWindowItem.DoesNotExist:
-                return InvalidCode("this code is wrong or has expired")
-            if stored.code != redemption.code:
-                return InvalidCode("this code is wrong or has expired")
-            if redemption.order.user_id in (stored.redeemed_by or set()):
-                return CodeAlreadyUsed("you have already ordered with this code")
+        # PynamoDB reorders a transaction's items (puts before updates), so the cancellation
+        # reasons' positions are not ours to rely on: read back what refused instead.
+        reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or []) if r]
+        if "ConditionalCheckFailed" not in reasons:
+            return error
+        order, window = redemption.order, redemption.window
+        try:
+            stored = CodeWindowItem.get(shop_pk(window.shop_id), code_sk(window.window_id), consistent_read=True)
+        except CodeWindowItem.DoesNotExist:
+            return InvalidCode("this code is wrong or has expired")
+        if stored.code != redemption.code:
+            return InvalidCode("this code is wrong or has expired")
+        if order.user_id in (stored.redeemed_by or set()):
+            return CodeAlreadyUsed("you have already ordered with this code")
+        if int(stored.remaining) < 1:
             return CodeExhausted("every drink of this code has been ordered; wait for the next code")
-        if redemption.daily_limit is not None and len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+        if redemption.daily_limit is not None and self.daily_count(
+            order.user_id, order.shop_id, redemption.day
+        ) >= redemption.daily_limit:
             return DailyLimitReached("you have reached today's limit of drinks at this shop")
-        if reasons and reasons[-1] == "ConditionalCheckFailed":
-            return AlreadyExists(redemption.order.order_id)
-        return error
+        return AlreadyExists(f"order '{order.order_id}' already exists")
 
     def save(self, order: Order, release_daily_slot_of_day: str | None = None) -> Order:
         item = _order_to_item(order)
@@ -431,15 +436,14 @@ class DynamoDBOrders:
                     transaction.update(
                         DailyCountItem(user_pk(order.user_id), day_sk(order.shop_id, release_daily_slot_of_day)),
                         actions=[DailyCountItem.placed.add(-1)],
-                        condition=DailyCountItem.placed > 0,
                     )
         except PutError as error:
             if _conditional_failed(error):
                 raise ConcurrentUpdate(order.order_id) from None
             raise
         except TransactWriteError as error:
-            reasons = [getattr(r, "code", None) if r else None for r in (error.cancellation_reasons or [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
+            # The order's version check is the transaction's only condition.
+            if any(getattr(r, "code", None) == "ConditionalCheckFailed" for r in error.cancellation_reasons or [] if r):
                 raise ConcurrentUpdate(order.order_id) from None
             raise
         return replace(order, version=int(item.version or 0))

@@ -19,7 +19,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.journey import JourneyEntry, OrderView
 from chalicelib.domain.order import Order, OrderState
-from chalicelib.domain.shop import Shop
+from chalicelib.domain.shop import DEFAULT_SETTINGS, Shop
 from chalicelib.paging import page
 
 
@@ -48,6 +48,11 @@ class SequentialIds:
             return f"{self._prefix}{self._n:06d}"
 
 
+def _as_stored(shop: Shop, version: int) -> Shop:
+    """What the DynamoDB adapter stores: every effective setting (a copy, not the caller's mapping)."""
+    return replace(shop, settings={key: shop.setting(key) for key in DEFAULT_SETTINGS}, version=version)
+
+
 class InMemoryShops:
     def __init__(self) -> None:
         self._shops: dict[str, Shop] = {}
@@ -60,7 +65,7 @@ class InMemoryShops:
         with self._lock:
             if shop.shop_id in self._shops:
                 raise AlreadyExists(f"shop '{shop.shop_id}' already exists")
-            stored = replace(shop, version=1)
+            stored = _as_stored(shop, 1)
             self._shops[shop.shop_id] = stored
             return stored
 
@@ -69,7 +74,7 @@ class InMemoryShops:
             current = self._shops.get(shop.shop_id)
             if current is None or current.version != shop.version:
                 raise ConcurrentUpdate(shop.shop_id)
-            stored = replace(shop, version=shop.version + 1)
+            stored = _as_stored(shop, shop.version + 1)
             self._shops[shop.shop_id] = stored
             return stored
 
@@ -226,7 +231,7 @@ class InMemoryReadModel:
             current = self._shops.get(shop.shop_id)
             if current is not None and current.version >= shop.version:
                 return False
-            self._shops[shop.shop_id] = shop
+            self._shops[shop.shop_id] = _as_stored(shop, shop.version)
             return True
 
     def get_shop(self, shop_id: str) -> Shop | None:

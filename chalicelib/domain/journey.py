@@ -88,11 +88,11 @@ def _apply(view: OrderView, entry: JourneyEntry) -> OrderView:
     if t == ev.ORDER_COMPLETED:
         return _with_state(view, OrderState.COMPLETED, claimed_by=d.get("claimedBy", view.claimed_by))
     if t == ev.ORDER_CANCELLED:
-        return _with_state(view, OrderState.CANCELLED, reason=d.get("reason"))
+        return _with_state(view, OrderState.CANCELLED, reason=d.get("reason"), claimed_by=None)
     if t == ev.ORDER_TIMED_OUT:
         return _with_state(view, OrderState.TIMED_OUT, reason=d.get("reason"), claimed_by=None)
     if t == ev.SHOP_UNAVAILABLE:
-        return _with_state(view, OrderState.REJECTED, reason=d.get("reason"))
+        return _with_state(view, OrderState.REJECTED, reason=d.get("reason"), claimed_by=None)
     return view
 
 

@@ -159,18 +159,19 @@ class OrderService:
 
         Only the local runtime needs this: its emulated executions do not survive a restart.
         """
-        return [
-            self._change(
-                order.order_id,
-                lambda o: o.time_out(reason),
-                ev.ORDER_TIMED_OUT,
-                also=ev.ORDER_FINISHED,
-                reason=reason,
-                stage="restart",
-                outcome="TIMED_OUT",
+        ended = []
+        for order in self._orders.list_unfinished():
+            ended.append(
+                self._change(
+                    order.order_id,
+                    lambda o: o.time_out(reason),
+                    ev.ORDER_TIMED_OUT,
+                    also=(ev.ORDER_FINISHED, {"outcome": "TIMED_OUT"}),
+                    reason=reason,
+                    stage="restart",
+                )
             )
-            for order in self._orders.list_unfinished()
-        ]
+        return ended
 
     def flush_outboxes(self) -> int:
         """Publish events a crash left in outboxes; returns how many orders had some."""
@@ -192,7 +193,7 @@ class OrderService:
         order_id: str,
         mutate: Callable[[Order], Order],
         event_type: str | None,
-        also: str | None = None,
+        also: tuple[str, dict[str, Any]] | None = None,
         only_if_active: bool = False,
         **extra: Any,
     ) -> Order:
@@ -203,8 +204,11 @@ class OrderService:
                 saved = order
             else:
                 next_version = replace(changed, version=order.version + 1)
-                types = [] if only_if_active and changed.state.is_final else [event_type, also]
-                recorded = [self._event(t, next_version, **extra) for t in types if t is not None]
+                recorded = []
+                if event_type is not None and not (only_if_active and changed.state.is_final):
+                    recorded.append(self._event(event_type, next_version, **extra))
+                if also is not None:
+                    recorded.append(self._event(also[0], next_version, **also[1]))
                 changed = replace(changed, outbox=order.outbox + tuple(e.to_json() for e in recorded))
                 releases = changed.releases_daily_slot and not order.releases_daily_slot
                 try:

@@ -1,0 +1,307 @@
+"""ReadModelStore contract: idempotent journeys, monotonic views, ordered pages and the shop view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.journey import JourneyEntry, OrderView
+from chalicelib.domain.order import OrderState
+from chalicelib.domain.shop import DEFAULT_SETTINGS, Drink, Modifier, Shop
+
+SHOP = "bar-1"
+
+
+def entry(order_id: str, key: str, at: str, message: str = "", **detail: Any) -> JourneyEntry:
+    return JourneyEntry(order_id, "OrderManager.DrinkChosen", at, message or f"event {key}", key, dict(detail))
+
+
+def view(
+    order_id: str,
+    created_at: str,
+    state: OrderState = OrderState.WAITING_FOR_DRINK,
+    shop_id: str = SHOP,
+    user_id: str = "alice",
+    event_count: int = 1,
+    **changes: Any,
+) -> OrderView:
+    return OrderView(
+        order_id=order_id,
+        shop_id=shop_id,
+        user_id=user_id,
+        state=state,
+        created_at=created_at,
+        updated_at=created_at,
+        event_count=event_count,
+        **changes,
+    )
+
+
+def at(minute: int, second: int = 0) -> str:
+    return f"2026-11-23T09:{minute:02d}:{second:02d}+00:00"
+
+
+def all_pages(fetch: Any, first: int) -> list[list[str]]:
+    """Walk every page with first/after; return the order ids of each page."""
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    while True:
+        views, cursor = fetch(first, cursor)
+        pages.append([v.order_id for v in views])
+        assert len(pages) < 50, "pagination does not terminate"
+        if cursor is None:
+            return pages
+
+
+# ----- journey ------------------------------------------------------------------------------------
+
+
+def test_journey_is_sorted_by_time_then_idempotency_key(read_model: Any) -> None:
+    entries = [
+        entry("o-1", "k-c", at(3)),
+        entry("o-1", "k-b", at(1)),
+        entry("o-1", "k-z", at(2)),
+        entry("o-1", "k-a", at(2)),
+    ]
+    for e in entries:
+        read_model.add_journey_entry(e)
+
+    assert read_model.journey("o-1") == sorted(entries, key=lambda e: (e.at, e.idempotency_key))
+    assert [e.idempotency_key for e in read_model.journey("o-1")] == ["k-b", "k-a", "k-z", "k-c"]
+
+
+def test_add_journey_entry_is_idempotent_first_write_wins(read_model: Any) -> None:
+    first = entry("o-1", "k-1", at(1), "the original", drink="Latte")
+    read_model.add_journey_entry(first)
+
+    read_model.add_journey_entry(first)
+    read_model.add_journey_entry(entry("o-1", "k-1", at(9), "a redelivery that differs", drink="Mocha"))
+
+    assert read_model.journey("o-1") == [first]
+
+
+def test_journey_keeps_the_detail_and_type(read_model: Any) -> None:
+    original = JourneyEntry(
+        "o-1",
+        "OrderProcessor.WaitingCompletion",
+        at(1),
+        "Your order is number 7",
+        "o-1:wait:v2",
+        {"orderId": "o-1", "number": 7, "modifiers": {"Milk": "Oat"}, "tags": ["a", "b"], "open": True},
+    )
+    read_model.add_journey_entry(original)
+
+    assert read_model.journey("o-1") == [original]
+
+
+def test_journeys_are_per_order(read_model: Any) -> None:
+    a = entry("o-a", "k-1", at(1))
+    b = entry("o-b", "k-1", at(1), "same key, other order")
+    read_model.add_journey_entry(a)
+    read_model.add_journey_entry(b)
+
+    assert read_model.journey("o-a") == [a]
+    assert read_model.journey("o-b") == [b]
+    assert read_model.journey("o-unknown") == []
+
+
+# ----- views --------------------------------------------------------------------------------------
+
+
+def test_put_view_if_newer_only_replaces_with_a_strictly_greater_event_count(read_model: Any) -> None:
+    v1 = view("o-1", at(0), event_count=2)
+    assert read_model.put_view_if_newer(v1) is True
+    assert read_model.get_view("o-1") == v1
+
+    same = view("o-1", at(0), OrderState.QUEUED, event_count=2)
+    older = view("o-1", at(0), OrderState.CANCELLED, event_count=1)
+    assert read_model.put_view_if_newer(same) is False
+    assert read_model.put_view_if_newer(older) is False
+    assert read_model.get_view("o-1") == v1
+
+    newer = view("o-1", at(0), OrderState.QUEUED, event_count=3, drink="Latte")
+    assert read_model.put_view_if_newer(newer) is True
+    assert read_model.get_view("o-1") == newer
+
+
+def test_get_view_unknown_returns_none(read_model: Any) -> None:
+    assert read_model.get_view("nope") is None
+
+
+def test_view_round_trips_every_field(read_model: Any) -> None:
+    full = OrderView(
+        order_id="o-1",
+        shop_id=SHOP,
+        user_id="alice",
+        state=OrderState.IN_PRODUCTION,
+        number=42,
+        drink="Cappuccino",
+        modifiers={"Milk": "Oat", "Size": "Large"},
+        created_at=at(1),
+        updated_at=at(5),
+        claimed_by="barista-1",
+        reason=None,
+        event_count=5,
+    )
+    read_model.put_view_if_newer(full)
+
+    assert read_model.get_view("o-1") == full
+
+
+def test_shop_orders_oldest_first_only_this_shop(read_model: Any) -> None:
+    views = [
+        view("o-3", at(3)),
+        view("o-1", at(1)),
+        view("o-2b", at(2)),
+        view("o-2a", at(2)),  # same instant: ordered by order id
+        view("o-x", at(0), shop_id="bar-2"),
+    ]
+    for v in views:
+        read_model.put_view_if_newer(v)
+
+    listed, cursor = read_model.shop_orders(SHOP, None, 10, None)
+
+    assert [v.order_id for v in listed] == ["o-1", "o-2a", "o-2b", "o-3"]
+    assert listed[0] == views[1]
+    assert cursor is None
+    assert read_model.shop_orders("bar-2", None, 10, None) == ([views[4]], None)
+    assert read_model.shop_orders("bar-empty", None, 10, None) == ([], None)
+
+
+def test_shop_orders_filters_by_state(read_model: Any) -> None:
+    read_model.put_view_if_newer(view("o-1", at(1), OrderState.QUEUED))
+    read_model.put_view_if_newer(view("o-2", at(2), OrderState.COMPLETED))
+    read_model.put_view_if_newer(view("o-3", at(3), OrderState.IN_PRODUCTION))
+    read_model.put_view_if_newer(view("o-4", at(4), OrderState.WAITING_FOR_DRINK))
+
+    def ids(states: list[OrderState] | None) -> list[str]:
+        listed, _ = read_model.shop_orders(SHOP, states, 10, None)
+        return [v.order_id for v in listed]
+
+    assert ids([OrderState.QUEUED, OrderState.IN_PRODUCTION]) == ["o-1", "o-3"]
+    assert ids([OrderState.COMPLETED]) == ["o-2"]
+    assert ids([OrderState.CANCELLED]) == []
+    assert ids([]) == ["o-1", "o-2", "o-3", "o-4"]  # an empty filter is no filter
+    assert ids(None) == ["o-1", "o-2", "o-3", "o-4"]
+
+
+def test_shop_orders_state_filter_follows_the_newest_view(read_model: Any) -> None:
+    read_model.put_view_if_newer(view("o-1", at(1), OrderState.QUEUED, event_count=2))
+    read_model.put_view_if_newer(view("o-1", at(1), OrderState.COMPLETED, event_count=3))
+
+    assert read_model.shop_orders(SHOP, [OrderState.QUEUED], 10, None) == ([], None)
+    listed, _ = read_model.shop_orders(SHOP, [OrderState.COMPLETED], 10, None)
+    assert [(v.order_id, v.state) for v in listed] == [("o-1", OrderState.COMPLETED)]
+
+
+def test_shop_orders_pages_cover_every_item_exactly_once(read_model: Any) -> None:
+    expected = []
+    for n in range(11):
+        order_id = f"o-{n:02d}"
+        read_model.put_view_if_newer(view(order_id, at(n // 2, 0)))  # pairs share a timestamp
+        expected.append(order_id)
+    expected.sort(key=lambda oid: (at(int(oid[2:]) // 2), oid))
+
+    for first in (1, 3, 4, 10, 11, 50):
+        pages = all_pages(lambda f, after: read_model.shop_orders(SHOP, None, f, after), first)
+        assert [oid for p in pages for oid in p] == expected, first
+        assert all(len(p) == first for p in pages[:-1])
+        assert 1 <= len(pages[-1]) <= first
+        # The last page carries no cursor even when it is exactly full.
+        assert len(pages) == -(-len(expected) // first)
+
+
+def test_shop_orders_pagination_with_a_state_filter(read_model: Any) -> None:
+    states = [OrderState.QUEUED, OrderState.COMPLETED, OrderState.IN_PRODUCTION]
+    for n in range(12):
+        read_model.put_view_if_newer(view(f"o-{n:02d}", at(n), states[n % 3]))
+    wanted = [OrderState.QUEUED, OrderState.IN_PRODUCTION]
+    expected = [f"o-{n:02d}" for n in range(12) if states[n % 3] in wanted]
+
+    pages = all_pages(lambda f, after: read_model.shop_orders(SHOP, wanted, f, after), 3)
+
+    assert pages == [expected[0:3], expected[3:6], expected[6:8]]
+
+
+def test_user_orders_newest_first_with_pagination(read_model: Any) -> None:
+    for n in range(7):
+        read_model.put_view_if_newer(view(f"o-{n}", at(n), shop_id=f"bar-{n % 2}"))
+    read_model.put_view_if_newer(view("o-tie", at(3)))  # same instant as o-3: ordered by order id
+    read_model.put_view_if_newer(view("o-bob", at(9), user_id="bob"))
+    expected = ["o-6", "o-5", "o-4", "o-tie", "o-3", "o-2", "o-1", "o-0"]
+
+    listed, cursor = read_model.user_orders("alice", 20, None)
+    assert [v.order_id for v in listed] == expected
+    assert cursor is None
+
+    for first in (1, 3, 8):
+        pages = all_pages(lambda f, after: read_model.user_orders("alice", f, after), first)
+        assert [oid for p in pages for oid in p] == expected, first
+        assert all(len(p) == first for p in pages[:-1])
+
+    assert [v.order_id for v in read_model.user_orders("bob", 5, None)[0]] == ["o-bob"]
+    assert read_model.user_orders("nobody", 5, None) == ([], None)
+
+
+def test_a_page_cursor_continues_after_its_last_item(read_model: Any) -> None:
+    for n in range(5):
+        read_model.put_view_if_newer(view(f"o-{n}", at(n)))
+
+    page1, cursor = read_model.shop_orders(SHOP, None, 2, None)
+    page2, cursor2 = read_model.shop_orders(SHOP, None, 2, cursor)
+    # A view added before the cursor's position does not shift the next page.
+    read_model.put_view_if_newer(view("o-early", at(0, 30)))
+    page2_again, _ = read_model.shop_orders(SHOP, None, 2, cursor)
+
+    assert [v.order_id for v in page1] == ["o-0", "o-1"]
+    assert [v.order_id for v in page2] == ["o-2", "o-3"]
+    assert page2_again == page2
+    assert cursor2 is not None
+
+
+# ----- shop view --------------------------------------------------------------------------------------
+
+
+def full_shop(version: int, **changes: Any) -> Shop:
+    menu = (Drink("Mocha", True, (Modifier("Milk", ("Regular", "Oat")),)), Drink("Tea", False))
+    shop = Shop(SHOP, "Bar One", open=True, version=version).with_menu(menu).with_settings({"drinksPerCode": 4})
+    for name, value in changes.items():
+        shop = {"open": shop.with_open, "menu": shop.with_menu}[name](value)
+    return shop
+
+
+def test_put_shop_if_newer_and_get_shop_by_version(read_model: Any) -> None:
+    v1 = full_shop(1)
+    assert read_model.get_shop(SHOP) is None
+    assert read_model.put_shop_if_newer(v1) is True
+    assert read_model.get_shop(SHOP) == v1
+
+    assert read_model.put_shop_if_newer(full_shop(1, open=False)) is False
+    assert read_model.put_shop_if_newer(full_shop(0, open=False)) is False
+    assert read_model.get_shop(SHOP) == v1
+
+    v3 = full_shop(3, open=False)
+    assert read_model.put_shop_if_newer(v3) is True
+    assert read_model.put_shop_if_newer(full_shop(2)) is False
+    assert read_model.get_shop(SHOP) == v3
+    assert read_model.get_shop("bar-2") is None
+
+
+def test_shop_view_keeps_the_full_effective_settings(read_model: Any) -> None:
+    read_model.put_shop_if_newer(Shop(SHOP, "Bar One", settings={"drinksPerCode": 2}, version=1))
+
+    stored = read_model.get_shop(SHOP)
+    assert dict(stored.settings) == {**DEFAULT_SETTINGS, "drinksPerCode": 2}
+    assert stored.version == 1
+
+
+def test_stored_values_do_not_alias_the_callers_dicts(read_model: Any) -> None:
+    e = entry("o-1", "k-1", at(1), drink="Latte")
+    v = view("o-1", at(1), modifiers={"Milk": "Oat"})
+    read_model.add_journey_entry(e)
+    read_model.put_view_if_newer(v)
+
+    e.detail["drink"] = "changed after the write"
+    v.modifiers["Milk"] = "changed after the write"
+
+    assert read_model.journey("o-1")[0].detail == {"drink": "Latte"}
+    assert read_model.get_view("o-1").modifiers == {"Milk": "Oat"}
