@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -124,7 +125,9 @@ class InMemoryOrders:
             users.add(order.user_id)
             if redemption.daily_limit is not None:
                 self._daily[day_key] = self._daily.get(day_key, 0) + 1
-            placed = replace(order, version=1, counts_toward_daily_limit=redemption.daily_limit is not None)
+            placed = copy.deepcopy(
+                replace(order, version=1, counts_toward_daily_limit=redemption.daily_limit is not None)
+            )
             self._orders[order.order_id] = placed
             return placed
 
@@ -136,7 +139,7 @@ class InMemoryOrders:
             if release_daily_slot_of_day is not None:
                 day_key = (order.user_id, order.shop_id, release_daily_slot_of_day)
                 self._daily[day_key] = max(0, self._daily.get(day_key, 0) - 1)
-            stored = replace(order, version=order.version + 1)
+            stored = copy.deepcopy(replace(order, version=order.version + 1))
             self._orders[order.order_id] = stored
             return stored
 
@@ -193,7 +196,9 @@ class InMemoryReadModel:
 
     def add_journey_entry(self, entry: JourneyEntry) -> None:
         with self._lock:
-            self._journeys.setdefault(entry.order_id, {}).setdefault(entry.idempotency_key, entry)
+            journey = self._journeys.setdefault(entry.order_id, {})
+            if entry.idempotency_key not in journey:
+                journey[entry.idempotency_key] = copy.deepcopy(entry)
 
     def journey(self, order_id: str) -> list[JourneyEntry]:
         return sorted(self._journeys.get(order_id, {}).values(), key=lambda e: e.sort_key)
@@ -203,7 +208,7 @@ class InMemoryReadModel:
             current = self._views.get(view.order_id)
             if current is not None and current.event_count >= view.event_count:
                 return False
-            self._views[view.order_id] = view
+            self._views[view.order_id] = copy.deepcopy(view)
             return True
 
     def get_view(self, order_id: str) -> OrderView | None:

@@ -174,10 +174,16 @@ class OrderService:
         return ended
 
     def flush_outboxes(self) -> int:
-        """Publish events a crash left in outboxes; returns how many orders had some."""
+        """Repair what a crash between saving and notifying left behind; returns orders repaired.
+
+        Publishes events left in outboxes, and hands every unfinished order's pending outcome to its
+        workflow again (a token already answered is simply refused).
+        """
         pending = self._orders.list_with_outbox()
         for order in pending:
             self._flush(order)
+        for order in self._orders.list_unfinished():
+            self._resume_if_ready(order)
         return len(pending)
 
     # ----- internals --------------------------------------------------------------------------
@@ -215,9 +221,12 @@ class OrderService:
                     saved = self._orders.save(changed, order.created_at[:10] if releases else None)
                 except ConcurrentUpdate:
                     continue
+            # Resume first: a bus failure must not keep a workflow waiting on a change already saved.
             # A redelivered callback finds the outbox of a crashed attempt here and publishes it.
-            self._flush(saved)
-            self._resume_if_ready(saved)
+            try:
+                self._resume_if_ready(saved)
+            finally:
+                self._flush(saved)
             return saved
         raise ConcurrentUpdate(order_id)
 

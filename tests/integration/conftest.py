@@ -40,7 +40,16 @@ class Stack:
     def start(self, timeout: float = 60) -> None:
         log = open(self.log_path, "a")  # noqa: SIM115 - handed to the child process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "serverlesspresso.cli", "up", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            [
+                sys.executable,
+                "-m",
+                "serverlesspresso.cli",
+                "up",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
             cwd=REPO_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -88,7 +97,9 @@ class Api:
     def token(self, user: str, admin: bool = False) -> str:
         return self.identity.issue(user, admin=admin)
 
-    def call(self, method: str, path: str, token: str | None = None, body: Any = None, raw: str | None = None) -> requests.Response:
+    def call(
+        self, method: str, path: str, token: str | None = None, body: Any = None, raw: str | None = None
+    ) -> requests.Response:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"

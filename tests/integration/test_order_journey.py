@@ -14,7 +14,9 @@ def test_customer_orders_and_barista_completes_the_full_journey(api: Api, admin:
     order_id = api.place(shop_id, customer, admin)
     # The drink goes in straight after the 201, before the workflow can have stored its task token:
     # the original's most reported bug was this request failing.
-    chosen = api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Cappuccino", "modifiers": {"Milk": "Oat"}})
+    chosen = api.call(
+        "PUT", f"/orders/{order_id}/drink", customer, {"drink": "Cappuccino", "modifiers": {"Milk": "Oat"}}
+    )
     assert chosen.status_code == 200, chosen.text
     assert chosen.json()["state"] == "QUEUED"
     assert chosen.json()["modifiers"] == {"Milk": "Oat", "Size": "Small"}
@@ -124,7 +126,10 @@ def test_board_and_shop_are_public(api: Api, admin: str) -> None:
     api.call("POST", f"/orders/{order_id}/claim", admin)
     api.wait_for_view(order_id, customer, lambda v: v["state"] == "IN_PRODUCTION")
     assert board()["inProduction"] == [number]
-    shop = api.gql("query($s: ID!) { shop(id: $s) { name open menu { name available } settings { drinksPerCode } } }", {"s": shop_id})
+    shop = api.gql(
+        "query($s: ID!) { shop(id: $s) { name open menu { name available } settings { drinksPerCode } } }",
+        {"s": shop_id},
+    )
     assert shop["data"]["shop"]["open"] is True
     assert shop["data"]["shop"]["settings"]["drinksPerCode"] == 10
     assert "Espresso" in [d["name"] for d in shop["data"]["shop"]["menu"]]

@@ -52,7 +52,9 @@ def test_cancel_while_waiting_for_the_drink_ends_the_workflow(api: Api, admin: s
     shop_id = api.new_shop(admin)
     customer = new_customer(api)
     order_id = api.place(shop_id, customer, admin)
-    api.wait_for_view(order_id, customer, lambda v: "OrderProcessor.WorkflowStarted" in [e["type"] for e in v["journey"]])
+    api.wait_for_view(
+        order_id, customer, lambda v: "OrderProcessor.WorkflowStarted" in [e["type"] for e in v["journey"]]
+    )
     cancelled = api.call("POST", f"/orders/{order_id}/cancel", customer)
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "CANCELLED"
     view = api.wait_for_view(order_id, customer, lambda v: _finished_with(v, "CANCELLED"))
@@ -99,7 +101,9 @@ def test_full_queue_rejects_new_orders_and_frees_up_when_one_finishes(api: Api, 
     shop_id = api.new_shop(admin, maxOrdersInQueue=1)
     first, second, third = new_customer(api), new_customer(api), new_customer(api)
     first_order = api.place(shop_id, first, admin)
-    api.wait_for_view(first_order, first, lambda v: "OrderProcessor.WorkflowStarted" in [e["type"] for e in v["journey"]])
+    api.wait_for_view(
+        first_order, first, lambda v: "OrderProcessor.WorkflowStarted" in [e["type"] for e in v["journey"]]
+    )
     second_order = api.place(shop_id, second, admin)
     rejected = api.wait_for_view(second_order, second, lambda v: v["state"] == "REJECTED")
     assert "too many orders" in rejected["reason"]
@@ -125,9 +129,7 @@ def test_concurrent_scans_never_redeem_more_than_the_code_allows(api: Api, admin
     code = api.code(shop_id, admin)
     customers = [new_customer(api) for _ in range(10)]
     with ThreadPoolExecutor(max_workers=10) as pool:
-        responses = list(
-            pool.map(lambda c: api.call("POST", f"/shops/{shop_id}/orders", c, {"code": code}), customers)
-        )
+        responses = list(pool.map(lambda c: api.call("POST", f"/shops/{shop_id}/orders", c, {"code": code}), customers))
     statuses = sorted(r.status_code for r in responses)
     assert statuses.count(201) == 3, [r.text for r in responses]
     assert all(error_code(r) == "code_exhausted" for r in responses if r.status_code != 201)

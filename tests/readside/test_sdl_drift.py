@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from graphql import OperationDefinitionNode, build_schema, parse, validate
 from strawberry.printer import print_schema
 
 from chalicelib.readside.schema import schema
-from graphql import OperationDefinitionNode, build_schema, parse, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 SDL = ROOT / "graphql" / "schema.graphql"

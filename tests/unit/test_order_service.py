@@ -813,13 +813,14 @@ def test_ending_interrupted_orders_times_out_every_unfinished_one_with_the_workf
     for order, actor in ((waiting, CUSTOMERS[0]), (queued, CUSTOMERS[1]), (making, CUSTOMERS[2])):
         stored = cafe.stored(order)
         assert (stored.state, stored.reason, stored.claimed_by) == (OrderState.TIMED_OUT, "The shop restarted", None)
-        tail = cafe.events_of(order)[-2:]
-        assert [e.detail_type for e in tail] == [ev.ORDER_TIMED_OUT, ev.ORDER_FINISHED]
-        for event in tail:
-            assert event.detail["reason"] == "The shop restarted"
-            assert event.detail["outcome"] == "TIMED_OUT"
-            assert event.detail["stage"] == "restart"
-            assert event.detail["state"] == "TIMED_OUT"
+        timed_out, finished = cafe.events_of(order)[-2:]
+        # The same two events the workflow publishes when it times an order out (statemachine.json)
+        assert (timed_out.detail_type, finished.detail_type) == (ev.ORDER_TIMED_OUT, ev.ORDER_FINISHED)
+        assert (timed_out.detail["reason"], timed_out.detail["stage"]) == ("The shop restarted", "restart")
+        assert timed_out.detail["message"] == "The shop restarted"
+        assert finished.detail["outcome"] == "TIMED_OUT"
+        assert finished.detail["message"] == "Order finished: TIMED_OUT"
+        assert timed_out.detail["idempotencyKey"] != finished.detail["idempotencyKey"]
         assert cafe.daily_count(actor) == 0
         assert stored.outbox == ()
     for order in (done, cancelled):

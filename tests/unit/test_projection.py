@@ -324,3 +324,18 @@ def test_an_older_config_never_replaces_a_newer_one():
     shop = store.get_shop(SHOP)
     assert shop is not None
     assert shop == BASELINE["shop"]
+
+
+def test_a_cancel_in_production_clears_the_barista_from_the_view():
+    store = InMemoryReadModel()
+    projection = ProjectionService(store)
+    projection.on_event(ev.NEW_ORDER, detail("o1", "k1", "2026-11-23T09:00:01+00:00"))
+    projection.on_event(ev.DRINK_CHOSEN, detail("o1", "k2", "2026-11-23T09:00:02+00:00", drink="Espresso"))
+    projection.on_event(ev.MAKE_ORDER, detail("o1", "k3", "2026-11-23T09:00:03+00:00", claimedBy="b"))
+    projection.on_event(
+        ev.ORDER_CANCELLED, detail("o1", "k4", "2026-11-23T09:00:04+00:00", reason="Cancelled by a barista")
+    )
+
+    view = store.get_view("o1")
+    assert view is not None
+    assert (view.state, view.claimed_by, view.reason) == (OrderState.CANCELLED, None, "Cancelled by a barista")
