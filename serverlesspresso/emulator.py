@@ -129,6 +129,20 @@ def workflow_delivery(sfn: Any, state_machine_arn: str) -> Delivery:
     return Delivery("order-workflow-trigger", ev.WORKFLOW_TRIGGER_PATTERN, start)
 
 
+def archive_delivery(path: Path) -> Delivery:
+    """Append every event, as delivered, to a JSON-lines file: the local stand-in for an EventBridge
+    archive, for debugging and for tests that check every emitted event against its schema.
+    It holds task tokens, like the DynamoDB journal beside it: the data directory is private."""
+    lock = threading.Lock()
+
+    def append(event: dict[str, Any]) -> None:
+        line = json.dumps(event, separators=(",", ":"))
+        with lock, open(path, "a", encoding="utf-8") as archive:
+            archive.write(line + "\n")
+
+    return Delivery("event-archive", ev.ALL_EVENTS_PATTERN, append)
+
+
 class EventDelivery:
     """Polls each rule's queue and hands events to their targets on a small worker pool."""
 

@@ -52,7 +52,13 @@ class LocalRuntime:
         import app as chalice_app
         from chalicelib.adapters import dynamodb
         from chalicelib.bootstrap import services
-        from serverlesspresso.emulator import EventDelivery, LocalAws, lambda_deliveries, workflow_delivery
+        from serverlesspresso.emulator import (
+            EventDelivery,
+            LocalAws,
+            archive_delivery,
+            lambda_deliveries,
+            workflow_delivery,
+        )
         from serverlesspresso.server import LocalHttpServer
 
         # Chalice sets its app logger (named after the app, so our parent logger) to ERROR.
@@ -69,7 +75,11 @@ class LocalRuntime:
         arn = self.aws.create_state_machine(
             REPO_ROOT / "statemachine.json", {"TableName": TABLE_NAME, "EventBusName": BUS_NAME}
         )
-        deliveries = [workflow_delivery(self.aws.sfn, arn), *lambda_deliveries(chalice_app.app)]
+        deliveries = [
+            workflow_delivery(self.aws.sfn, arn),
+            *lambda_deliveries(chalice_app.app),
+            archive_delivery(self.data_dir / "events.jsonl"),
+        ]
         self.delivery = EventDelivery(self.aws.sqs, [self.aws.connect(d, BUS_NAME) for d in deliveries])
         self.delivery.start()
 

@@ -262,7 +262,8 @@ class DynamoDBShops:
     def save(self, shop: Shop) -> Shop:
         item = _shop_to_item(shop)
         try:
-            item.save()
+            # pk.exists(): at version 0 the version check alone would let save() create the shop.
+            item.save(condition=ShopItem.pk.exists())
         except PutError as error:
             if _conditional_failed(error):
                 raise ConcurrentUpdate(shop.shop_id) from None
@@ -428,11 +429,12 @@ class DynamoDBOrders:
     def save(self, order: Order, release_daily_slot_of_day: str | None = None) -> Order:
         item = _order_to_item(order)
         try:
+            # pk.exists(): at version 0 the version check alone would let save() create the order.
             if release_daily_slot_of_day is None:
-                item.save()
+                item.save(condition=OrderItem.pk.exists())
             else:
                 with TransactWrite(connection=self._connection()) as transaction:
-                    transaction.save(item)
+                    transaction.save(item, condition=OrderItem.pk.exists())
                     transaction.update(
                         DailyCountItem(user_pk(order.user_id), day_sk(order.shop_id, release_daily_slot_of_day)),
                         actions=[DailyCountItem.placed.add(-1)],

@@ -25,9 +25,9 @@ class Bus:
         self.events = boto3.client("events", region_name=REGION)
         self.sqs = boto3.client("sqs", region_name=REGION)
         self.queue_url = self.sqs.create_queue(QueueName="contract-target")["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         self.events.put_rule(Name="to-queue", EventBusName="default", EventPattern=json.dumps(pattern))
         self.events.put_targets(Rule="to-queue", EventBusName="default", Targets=[{"Id": "q", "Arn": queue_arn}])
         # What each PutEvents call carried, seen through botocore's own event hooks.

@@ -337,10 +337,16 @@ def test_save_of_a_stale_version_raises_concurrent_update_and_changes_nothing(wi
     assert orders.get("o-1") == winner
 
 
-def test_save_of_an_order_never_placed_raises_concurrent_update(orders: Any) -> None:
+@pytest.mark.parametrize("version", [0, 1])
+def test_save_of_an_order_never_placed_raises_concurrent_update(orders: Any, version: int) -> None:
+    # save() stores a change to an order as read; it must not create one (only place() does).
     with pytest.raises(ConcurrentUpdate):
-        orders.save(make_order("ghost", version=1))
+        orders.save(make_order("ghost", version=version))
+    with pytest.raises(ConcurrentUpdate):
+        orders.save(make_order("ghost", version=version), release_daily_slot_of_day=DAY)
     assert orders.get("ghost") is None
+    assert orders.list_unfinished() == []
+    assert orders.daily_count("alice", SHOP, DAY) == 0
 
 
 def test_save_can_release_the_daily_slot(windows: Any, orders: Any) -> None:

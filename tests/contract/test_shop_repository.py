@@ -73,6 +73,15 @@ def test_save_of_a_version_from_the_future_raises_concurrent_update(shops: Any) 
     assert shops.get("bar-1") == created
 
 
+@pytest.mark.parametrize("version", [0, 1])
+def test_save_of_a_shop_never_created_raises_concurrent_update(shops: Any, version: int) -> None:
+    # save() stores a change to a shop as read; only create() makes a new one.
+    with pytest.raises(ConcurrentUpdate):
+        shops.save(Shop("ghost", "Ghost", version=version))
+
+    assert shops.get("ghost") is None
+
+
 def test_settings_and_menu_round_trip(shops: Any) -> None:
     menu = (
         Drink("Mocha", True, (Modifier("Milk", ("Regular", "Oat", "Soy")), Modifier("Shots", ("1", "2")))),

@@ -43,9 +43,9 @@ class WaitingMachine:
                 }
             },
         }
-        self.arn = self.sfn.create_state_machine(
-            name="waiting", definition=json.dumps(definition), roleArn=ROLE
-        )["stateMachineArn"]
+        self.arn = self.sfn.create_state_machine(name="waiting", definition=json.dumps(definition), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
 
     def start(self) -> tuple[str, str]:
         execution = self.sfn.start_execution(stateMachineArn=self.arn, input="{}")["executionArn"]
