@@ -1,0 +1,50 @@
+"""The `serverlesspresso` command line: help, tokens the running stack accepts, the QR code in a terminal."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import REPO_ROOT, Api, Stack
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "serverlesspresso.cli", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_help_explains_every_flag_of_up() -> None:
+    result = _cli("up", "--help")
+    assert result.returncode == 0
+    for flag in ("--host", "--port", "--data-dir", "--no-fsync"):
+        assert flag in result.stdout
+
+
+def test_token_command_mints_tokens_the_stack_accepts(stack: Stack) -> None:
+    admin = _cli("token", "--user", "cli-barista", "--admin", "--data-dir", str(stack.data_dir)).stdout.strip()
+    customer = _cli("token", "--user", "cli-customer", "--data-dir", str(stack.data_dir)).stdout.strip()
+    api = Api(stack)
+    assert api.call("GET", "/shops/default/code", admin).status_code == 200
+    refused = api.call("GET", "/shops/default/code", customer)
+    assert refused.status_code == 403
+
+
+def test_token_command_without_a_key_explains_what_to_do(tmp_path: object) -> None:
+    result = _cli("token", "--user", "x", "--data-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "serverlesspresso up" in result.stderr
+
+
+def test_code_command_prints_the_current_code_as_a_qr(stack: Stack) -> None:
+    admin = Api(stack).token("code-reader", admin=True)
+    expected = Api(stack).call("GET", "/shops/default/code", admin).json()["code"]
+    result = _cli("code", "--shop", "default", "--url", stack.base, "--data-dir", str(stack.data_dir))
+    assert result.returncode == 0, result.stderr
+    assert f"code {expected}" in result.stdout
+    assert "█" in result.stdout or "▀" in result.stdout  # the QR drawn with block characters
+
+
+def test_code_command_reports_an_unreachable_stack(stack: Stack) -> None:
+    result = _cli("code", "--url", "http://127.0.0.1:9", "--data-dir", str(stack.data_dir))
+    assert result.returncode == 1 and "cannot reach" in result.stderr
