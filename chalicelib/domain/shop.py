@@ -113,6 +113,7 @@ class Shop:
             "open": self.open,
             "menu": [d.to_dict() for d in self.menu],
             "settings": {k: self.setting(k) for k in DEFAULT_SETTINGS},
+            "version": self.version,
         }
 
 

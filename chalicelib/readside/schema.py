@@ -56,6 +56,7 @@ class Shop:
     open: bool
     menu: list[Drink]
     settings: ShopSettings
+    version: int = strawberry.field(description="Grows with every change; the newest view wins.")
 
     @classmethod
     def from_domain(cls, shop: DomainShop) -> Shop:
@@ -63,6 +64,7 @@ class Shop:
             id=strawberry.ID(shop.shop_id),
             name=shop.name,
             open=shop.open,
+            version=shop.version,
             menu=[
                 Drink(
                     name=d.name,

@@ -125,7 +125,20 @@ class Api:
             assert patched.status_code == 200, patched.text
         opened = self.call("PUT", f"/shops/{shop_id}/store", admin, {"open": True})
         assert opened.status_code == 200, opened.text
+        # The read side follows by a few milliseconds; tests start once it shows the shop as set up.
+        self.wait_for_shop(shop_id, lambda shop: shop["open"] and shop["version"] == opened.json()["version"])
         return shop_id
+
+    def wait_for_shop(self, shop_id: str, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        shop = None
+        while time.monotonic() < deadline:
+            result = self.gql("query($s: ID!) { shop(id: $s) { open version } }", {"s": shop_id})
+            shop = result["data"]["shop"]
+            if shop is not None and predicate(shop):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"shop {shop_id} never reached the expected view; last seen: {shop}")
 
     def code(self, shop_id: str, admin: str) -> str:
         response = self.call("GET", f"/shops/{shop_id}/code", admin)

@@ -273,6 +273,7 @@ def test_shop_to_dict():
         "open": True,
         "menu": [{"name": "Tea", "available": False, "modifiers": [{"name": "Size", "options": ["S", "L"]}]}],
         "settings": {**DEFAULT_SETTINGS, "drinksPerCode": 2},
+        "version": 0,
     }
 
 
