@@ -52,6 +52,7 @@ class LocalRuntime:
         import app as chalice_app
         from chalicelib.adapters import dynamodb
         from chalicelib.bootstrap import services
+        from serverlesspresso import moto_speedups
         from serverlesspresso.emulator import (
             EventDelivery,
             LocalAws,
@@ -64,6 +65,7 @@ class LocalRuntime:
         # Chalice sets its app logger (named after the app, so our parent logger) to ERROR.
         logging.getLogger("serverlesspresso").setLevel(logging.INFO)
 
+        moto_speedups.install()
         self.aws = LocalAws(REGION)
         self.aws.start()
         dynamodb.bind_table(TABLE_NAME, REGION)

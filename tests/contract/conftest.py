@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
 
 from chalicelib.adapters import dynamodb
 from chalicelib.adapters.memory import InMemoryCodeWindows, InMemoryOrders, InMemoryReadModel, InMemoryShops
+from serverlesspresso import moto_speedups
 
 REGION = "us-east-1"
 TABLE = "contract-test"
@@ -70,11 +72,14 @@ def _dynamodb_table(_dynamodb_module: None, aws_env: None) -> None:
     assert dynamodb.BaseItem.exists()
 
 
-@pytest.fixture(params=["memory", "dynamodb"])
-def stores(request: pytest.FixtureRequest) -> Stores:
+@pytest.fixture(params=["memory", "dynamodb", "dynamodb-local-runtime"])
+def stores(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Stores:
     if request.param == "memory":
         windows = InMemoryCodeWindows()
         return Stores("memory", InMemoryShops(), windows, InMemoryOrders(windows), InMemoryReadModel())
+    if request.param == "dynamodb-local-runtime":
+        # The local runtime replaces moto's table-copying TransactWriteItems; it must behave the same.
+        monkeypatch.setattr(DynamoDBBackend, "transact_write_items", moto_speedups.transact_write_items)
     request.getfixturevalue("_dynamodb_table")
     return Stores(
         "dynamodb",
