@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from chalice.app import CloudWatchEventConfig
+from chalice.app import CloudWatchEventConfig, Rate, ScheduledEventConfig
 from chalice.local import LambdaContext
 from moto import mock_aws
 
@@ -233,3 +233,47 @@ class EventDelivery:
             )
             counts[delivery.rule_name] = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
         return counts
+
+
+_RATE_SECONDS = {"MINUTES": 60, "HOURS": 3600, "DAYS": 86400}
+
+
+class Schedules:
+    """Runs the app's `@schedule` handlers at their rate, as EventBridge Scheduler would."""
+
+    def __init__(self, app: Any, seconds_per_second: float = 1.0, tick: float = 1.0) -> None:
+        self._tick = tick
+        self._jobs: list[tuple[str, float, Any]] = []
+        for source in app.event_sources:
+            if isinstance(source, ScheduledEventConfig) and isinstance(source.schedule_expression, Rate):
+                rate = source.schedule_expression
+                period = rate.value * _RATE_SECONDS[rate.unit] * seconds_per_second
+                self._jobs.append((source.name, period, app.handler_map[source.name]))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="schedules", daemon=True)
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self._jobs]
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        due = {name: time.monotonic() + period for name, period, _ in self._jobs}
+        while not self._stop.wait(self._tick):
+            for name, period, handler in self._jobs:
+                if time.monotonic() < due[name]:
+                    continue
+                due[name] = time.monotonic() + period
+                event = as_lambda_envelope(
+                    {"id": name, "detail-type": "Scheduled Event", "source": "aws.events", "time": "", "detail": {}}
+                )
+                try:
+                    handler(event, LambdaContext(function_name=name, memory_size=256))
+                except Exception:  # noqa: BLE001 - a failed run is logged and retried at the next tick
+                    logger.exception("scheduled %s failed", name)

@@ -56,6 +56,7 @@ class LocalRuntime:
         from serverlesspresso.emulator import (
             EventDelivery,
             LocalAws,
+            Schedules,
             archive_delivery,
             lambda_deliveries,
             workflow_delivery,
@@ -90,6 +91,8 @@ class LocalRuntime:
         self._reset_capacity_counters()
         services().shops.ensure(DEFAULT_SHOP_ID, "Serverlesspresso")
 
+        self.schedules = Schedules(chalice_app.app)
+        self.schedules.start()
         self.http = LocalHttpServer(chalice_app.app, self.options.host, self.options.port, self.identity.jwks())
         self.http.start()
         logger.info(
@@ -140,5 +143,6 @@ class LocalRuntime:
 
     def stop(self) -> None:
         self.http.stop()
+        self.schedules.stop()
         self.delivery.stop()
         self.aws.stop()
