@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore import handlers
 from chalice.app import CloudWatchEventConfig, Rate, ScheduledEventConfig
 from chalice.local import LambdaContext
 from moto import mock_aws
@@ -143,10 +144,38 @@ def archive_delivery(path: Path) -> Delivery:
     return Delivery("event-archive", ev.ALL_EVENTS_PATTERN, append)
 
 
+class BusSignal:
+    """Wakes the queue pollers when anything in the process puts events, instead of busy polling.
+
+    Registered as a botocore hook on every session (like the journal), so it also sees the
+    Step Functions interpreter's putEvents tasks.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.generation = 0
+
+    def install(self) -> None:
+        handlers.BUILTIN_HANDLERS.append(("after-call.eventbridge.PutEvents", self.notify))
+
+    def notify(self, **_: Any) -> None:
+        with self._changed:
+            self.generation += 1
+            self._changed.notify_all()
+
+    def wait_after(self, generation: int, timeout: float) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self.generation != generation, timeout=timeout)
+
+
 class EventDelivery:
     """Polls each rule's queue and hands events to their targets on a small worker pool."""
 
-    def __init__(self, sqs: Any, deliveries: list[Delivery], workers: int = 8) -> None:
+    # Retries become visible again without a new PutEvents; this bounds how late they are noticed.
+    IDLE_POLL_SECONDS = 0.5
+
+    def __init__(self, sqs: Any, deliveries: list[Delivery], signal: BusSignal, workers: int = 8) -> None:
+        self._signal = signal
         self._sqs = sqs
         self._deliveries = deliveries
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="target")
@@ -165,12 +194,14 @@ class EventDelivery:
 
     def stop(self) -> None:
         self._stop.set()
+        self._signal.notify()
         for thread in self._threads:
             thread.join(timeout=2)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _poll(self, delivery: Delivery) -> None:
         while not self._stop.is_set():
+            generation = self._signal.generation
             try:
                 messages = self._sqs.receive_message(
                     QueueUrl=delivery.queue_url,
@@ -184,7 +215,7 @@ class EventDelivery:
                 time.sleep(0.5)
                 continue
             if not messages:
-                self._stop.wait(0.01)
+                self._signal.wait_after(generation, self.IDLE_POLL_SECONDS)
                 continue
             for message in messages:
                 self._pool.submit(self._deliver, delivery, message)

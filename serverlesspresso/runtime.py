@@ -48,6 +48,10 @@ class LocalRuntime:
         self.identity.ensure_keys()
         self._configure_environment()
         self.journal.install()  # before any botocore session exists, so every client is journaled
+        from serverlesspresso.emulator import BusSignal
+
+        bus_signal = BusSignal()
+        bus_signal.install()
 
         import app as chalice_app
         from chalicelib.adapters import dynamodb
@@ -83,7 +87,7 @@ class LocalRuntime:
             *lambda_deliveries(chalice_app.app),
             archive_delivery(self.data_dir / "events.jsonl"),
         ]
-        self.delivery = EventDelivery(self.aws.sqs, [self.aws.connect(d, BUS_NAME) for d in deliveries])
+        self.delivery = EventDelivery(self.aws.sqs, [self.aws.connect(d, BUS_NAME) for d in deliveries], bus_signal)
         self.delivery.start()
 
         services().orders.flush_outboxes()

@@ -223,10 +223,8 @@ class OrderService:
                     continue
             # Resume first: a bus failure must not keep a workflow waiting on a change already saved.
             # A redelivered callback finds the outbox of a crashed attempt here and publishes it.
-            try:
-                self._resume_if_ready(saved)
-            finally:
-                self._flush(saved)
+            self._resume_if_ready(saved)
+            self._flush(saved)
             return saved
         raise ConcurrentUpdate(order_id)
 
@@ -241,7 +239,13 @@ class OrderService:
         if pending is None:
             return
         token, outcome = pending
-        if not self._workflow.resume(token, outcome):
+        try:
+            resumed = self._workflow.resume(token, outcome)
+        except Exception:
+            # The change is saved; the scheduled reconciliation offers the outcome again.
+            logger.exception("order %s: could not resume the workflow (%s); will retry", order.order_id, outcome)
+            return
+        if not resumed:
             logger.info("order %s: workflow no longer waits on this token (%s)", order.order_id, outcome)
 
     def _event(self, detail_type: str, order: Order, **fields: Any) -> ev.DomainEvent:

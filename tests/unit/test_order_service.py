@@ -98,6 +98,7 @@ class Cafe:
     workflow: RecordingWorkflow
     shops: ShopService
     orders: OrderService
+    shop_repo: InMemoryShops
 
     # ----- setup helpers ------------------------------------------------------------------------
 
@@ -190,7 +191,7 @@ def cafe() -> Cafe:
     shop_service.create(ADMIN, {"shopId": SHOP, "name": "Main Bar"})
     shop_service.set_store_open(ADMIN, SHOP, {"open": True})
     published.events.clear()
-    return Cafe(clock, windows, order_repo, published, workflow, shop_service, order_service)
+    return Cafe(clock, windows, order_repo, published, workflow, shop_service, order_service, shops)
 
 
 # ===== placing an order ==============================================================================
@@ -926,3 +927,42 @@ def test_task_tokens_never_leave_the_write_model(cafe: Cafe):
     assert set(order_json(stored)) == {
         "orderId", "shopId", "userId", "state", "drink", "modifiers", "number", "claimedBy", "reason", "createdAt"
     }
+
+
+class _UnreachableWorkflow(RecordingWorkflow):
+    """Step Functions answering with an error it is not expected to (throttling, an outage)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    def resume(self, task_token: str, outcome: str) -> bool:
+        if self.down:
+            raise ConnectionError("states endpoint unreachable")
+        return super().resume(task_token, outcome)
+
+
+def test_a_workflow_outage_does_not_fail_a_saved_change_and_reconciliation_resumes_it(cafe: Cafe):
+    # Given the workflow waits for the customer, but Step Functions is unreachable
+    order = cafe.place(ALICE)
+    token = cafe.start_workflow(order)
+    workflow = _UnreachableWorkflow()
+    workflow.waiting.add(token)
+    orders = OrderService(
+        cafe.shop_repo, cafe.windows, cafe.order_repo, cafe.published, workflow, cafe.clock, SequentialIds()
+    )
+
+    # When the customer chooses a drink
+    chosen = orders.choose_drink(ALICE, order.order_id, {"drink": "Espresso"})
+
+    # Then the choice is saved and announced, though the workflow has not heard of it yet
+    assert chosen.state is OrderState.QUEUED
+    assert ev.DRINK_CHOSEN in cafe.types_of(order)
+    assert workflow.resumed == []
+
+    # When Step Functions is back and the scheduled reconciliation runs
+    workflow.down = False
+    orders.flush_outboxes()
+
+    # Then the workflow is resumed with the customer's choice
+    assert workflow.resumed == [(token, OUTCOME_DRINK_CHOSEN)]
