@@ -40,7 +40,11 @@ def test_kill_9_keeps_every_acknowledged_order_and_ends_interrupted_ones(own_sta
     after = restarted.wait_for_view(finished, finished_customer, lambda v: v["state"] == "COMPLETED")
     assert after["drink"] == "Espresso"
     for order_id, customer in ((waiting, waiting_customer), (queued, queued_customer)):
-        ended = restarted.wait_for_view(order_id, customer, lambda v: v["state"] == "TIMED_OUT")
+        ended = restarted.wait_for_view(
+            order_id,
+            customer,
+            lambda v: v["state"] == "TIMED_OUT" and "OrderProcessor.OrderFinished" in [e["type"] for e in v["journey"]],
+        )
         assert "restarted" in ended["reason"]
         types = [e["type"] for e in ended["journey"]]
         assert "OrderProcessor.OrderTimeOut" in types and "OrderProcessor.OrderFinished" in types
