@@ -174,6 +174,19 @@ class Api:
         raise AssertionError(f"order {order_id} never reached the expected view; last seen: {view}")
 
 
+def wait_queued(api: Api, order_id: str, token: str, timeout: float = 20) -> dict[str, Any]:
+    """Until the order is numbered in the barista's queue, on both sides: the read side shows it, and
+    the order manager has stored the number (which claiming needs)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if api.call("GET", f"/orders/{order_id}", token).json().get("number") is not None:
+            break
+        time.sleep(0.05)
+    return api.wait_for_view(
+        order_id, token, lambda v: v["number"] is not None and v["state"] == "QUEUED", timeout=timeout
+    )
+
+
 def error_code(response: requests.Response) -> str:
     return str(response.json()["error"]["code"])
 

@@ -6,7 +6,7 @@ import time
 
 import jwt
 import pytest
-from conftest import Api, error_code, new_customer
+from conftest import Api, error_code, new_customer, wait_queued
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from serverlesspresso.identity import AUDIENCE, ISSUER
@@ -98,7 +98,7 @@ def test_customers_cannot_run_barista_commands(api: Api, admin: str) -> None:
     customer = new_customer(api)
     order_id = api.place(shop_id, customer, admin)
     api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    api.wait_for_view(order_id, customer, lambda v: v["number"] is not None)
+    wait_queued(api, order_id, customer)
     for action in ("claim", "unclaim", "complete"):
         response = api.call("POST", f"/orders/{order_id}/{action}", customer)
         assert response.status_code == 403 and error_code(response) == "forbidden", action

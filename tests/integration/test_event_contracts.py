@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import Api, new_customer
+from conftest import Api, new_customer, wait_queued
 
 from chalicelib.domain import events as ev
 from chalicelib.event_schemas import validate_event
@@ -17,7 +17,7 @@ def test_every_event_on_the_bus_validates_against_its_schema(api: Api, admin: st
 
     completed = api.place(shop_id, completed_by, admin)
     api.call("PUT", f"/orders/{completed}/drink", completed_by, {"drink": "Americano", "modifiers": {"Milk": "Oat"}})
-    api.wait_for_view(completed, completed_by, lambda v: v["number"] is not None)
+    wait_queued(api, completed, completed_by)
     api.call("POST", f"/orders/{completed}/claim", admin)
     api.call("POST", f"/orders/{completed}/unclaim", admin)
     api.call("POST", f"/orders/{completed}/claim", admin)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import Api, error_code, new_customer
+from conftest import Api, error_code, new_customer, wait_queued
 
 
 def test_customer_orders_and_barista_completes_the_full_journey(api: Api, admin: str) -> None:
@@ -21,7 +21,7 @@ def test_customer_orders_and_barista_completes_the_full_journey(api: Api, admin:
     assert chosen.json()["state"] == "QUEUED"
     assert chosen.json()["modifiers"] == {"Milk": "Oat", "Size": "Small"}
 
-    queued = api.wait_for_view(order_id, customer, lambda v: v["number"] is not None)
+    queued = wait_queued(api, order_id, customer)
     assert queued["state"] == "QUEUED"
 
     claimed = api.call("POST", f"/orders/{order_id}/claim", admin)
@@ -58,7 +58,7 @@ def test_order_numbers_count_up_per_shop(api: Api, admin: str) -> None:
         customer = new_customer(api)
         order_id = api.place(shop_id, customer, admin)
         assert api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"}).status_code == 200
-        numbers.append(api.wait_for_view(order_id, customer, lambda v: v["number"] is not None)["number"])
+        numbers.append(wait_queued(api, order_id, customer)["number"])
     assert numbers == [1, 2, 3]
 
 
@@ -67,7 +67,7 @@ def test_task_tokens_never_reach_a_client(api: Api, admin: str) -> None:
     customer = new_customer(api)
     order_id = api.place(shop_id, customer, admin)
     api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    api.wait_for_view(order_id, customer, lambda v: v["number"] is not None)
+    wait_queued(api, order_id, customer)
     api.call("POST", f"/orders/{order_id}/claim", admin)
     api.call("GET", f"/orders/{order_id}", customer)
     api.gql("query($s: String!) { orders(shopId: $s) { nodes { id journey { detail } } } }", {"s": shop_id}, admin)
@@ -116,7 +116,7 @@ def test_board_and_shop_are_public(api: Api, admin: str) -> None:
     customer = new_customer(api)
     order_id = api.place(shop_id, customer, admin)
     api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    number = api.wait_for_view(order_id, customer, lambda v: v["number"] is not None)["number"]
+    number = wait_queued(api, order_id, customer)["number"]
 
     def board() -> dict[str, list[int]]:
         result = api.gql("query($s: String!) { board(shopId: $s) { waiting inProduction ready } }", {"s": shop_id})

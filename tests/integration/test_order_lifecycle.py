@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import Api, error_code, new_customer
+from conftest import Api, error_code, new_customer, wait_queued
 
 
 def _finished_with(view: dict, outcome: str) -> bool:  # type: ignore[type-arg]
@@ -76,7 +76,7 @@ def test_cancel_while_queued_ends_the_workflow(api: Api, admin: str) -> None:
     customer = new_customer(api)
     order_id = api.place(shop_id, customer, admin)
     api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    api.wait_for_view(order_id, customer, lambda v: v["number"] is not None)
+    wait_queued(api, order_id, customer)
     assert api.call("POST", f"/orders/{order_id}/cancel", customer).status_code == 200
     view = api.wait_for_view(order_id, customer, lambda v: _finished_with(v, "CANCELLED"))
     assert view["state"] == "CANCELLED"
@@ -89,7 +89,7 @@ def test_barista_cancels_while_in_production(api: Api, admin: str) -> None:
     customer = new_customer(api)
     order_id = api.place(shop_id, customer, admin)
     api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    api.wait_for_view(order_id, customer, lambda v: v["number"] is not None)
+    wait_queued(api, order_id, customer)
     assert api.call("POST", f"/orders/{order_id}/claim", admin).status_code == 200
     cancelled = api.call("POST", f"/orders/{order_id}/cancel", admin)
     assert cancelled.status_code == 200
@@ -143,7 +143,7 @@ def test_two_baristas_claiming_at_once_exactly_one_wins(api: Api, admin: str) ->
     customer = new_customer(api)
     order_id = api.place(shop_id, customer, admin)
     api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    api.wait_for_view(order_id, customer, lambda v: v["number"] is not None)
+    wait_queued(api, order_id, customer)
     baristas = [api.token(f"barista-{i}-{order_id[:6]}", admin=True) for i in range(4)]
     with ThreadPoolExecutor(max_workers=4) as pool:
         responses = list(pool.map(lambda b: api.call("POST", f"/orders/{order_id}/claim", b), baristas))
@@ -161,7 +161,7 @@ def test_concurrent_complete_and_cancel_exactly_one_wins(api: Api, admin: str) -
     customer = new_customer(api)
     order_id = api.place(shop_id, customer, admin)
     api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    api.wait_for_view(order_id, customer, lambda v: v["number"] is not None)
+    wait_queued(api, order_id, customer)
     api.call("POST", f"/orders/{order_id}/claim", admin)
     with ThreadPoolExecutor(max_workers=2) as pool:
         complete = pool.submit(api.call, "POST", f"/orders/{order_id}/complete", admin)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Api, Stack, new_customer
+from conftest import Api, Stack, new_customer, wait_queued
 
 
 @pytest.fixture
@@ -25,13 +25,13 @@ def test_kill_9_keeps_every_acknowledged_order_and_ends_interrupted_ones(own_sta
     finished_customer, waiting_customer, queued_customer = new_customer(api), new_customer(api), new_customer(api)
     finished = api.place(shop_id, finished_customer, admin)
     api.call("PUT", f"/orders/{finished}/drink", finished_customer, {"drink": "Espresso"})
-    api.wait_for_view(finished, finished_customer, lambda v: v["number"] is not None)
+    wait_queued(api, finished, finished_customer)
     api.call("POST", f"/orders/{finished}/complete", admin)
     api.wait_for_view(finished, finished_customer, lambda v: v["state"] == "COMPLETED")
     waiting = api.place(shop_id, waiting_customer, admin)
     queued = api.place(shop_id, queued_customer, admin)
     api.call("PUT", f"/orders/{queued}/drink", queued_customer, {"drink": "Americano"})
-    api.wait_for_view(queued, queued_customer, lambda v: v["number"] is not None)
+    wait_queued(api, queued, queued_customer)
 
     own_stack.kill_hard()
     own_stack.start()
@@ -56,7 +56,7 @@ def test_kill_9_keeps_every_acknowledged_order_and_ends_interrupted_ones(own_sta
     newcomer = new_customer(restarted)
     fresh = restarted.place(shop_id, newcomer, admin)
     restarted.call("PUT", f"/orders/{fresh}/drink", newcomer, {"drink": "Espresso"})
-    numbered = restarted.wait_for_view(fresh, newcomer, lambda v: v["number"] is not None)
+    numbered = wait_queued(restarted, fresh, newcomer)
     assert numbered["number"] == 3
     assert "journaled writes replayed" in own_stack.log()
 
