@@ -10,6 +10,7 @@ from typing import Protocol
 from chalicelib.domain.codes import CodeWindow
 from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.journey import JourneyEntry, OrderView
+from chalicelib.domain.live import LiveMessage
 from chalicelib.domain.order import Actor, Order, OrderState
 from chalicelib.domain.shop import Shop
 
@@ -100,6 +101,11 @@ class ReadModelStore(Protocol):
     def put_shop_if_newer(self, shop: Shop) -> bool: ...
 
     def get_shop(self, shop_id: str) -> Shop | None: ...
+
+
+class LivePublisher(Protocol):
+    def publish(self, message: LiveMessage) -> None:
+        """Deliver one message to its MQTT topic (QoS 1), retained if the message says so."""
 
 
 class TokenVerifier(Protocol):

@@ -19,6 +19,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.journey import JourneyEntry, OrderView
+from chalicelib.domain.live import LiveMessage
 from chalicelib.domain.order import Order, OrderState
 from chalicelib.domain.shop import DEFAULT_SETTINGS, Shop
 from chalicelib.paging import page
@@ -170,6 +171,22 @@ class RecordingPublisher:
 
     def types(self) -> list[str]:
         return [e.detail_type for e in self.events]
+
+
+class RecordingLivePublisher:
+    """Keeps every message, and the retained one per topic, as a broker would."""
+
+    def __init__(self) -> None:
+        self.messages: list[LiveMessage] = []
+        self.retained: dict[str, LiveMessage] = {}
+
+    def publish(self, message: LiveMessage) -> None:
+        self.messages.append(message)
+        if message.retain:
+            self.retained[message.topic] = message
+
+    def on(self, topic: str) -> list[LiveMessage]:
+        return [m for m in self.messages if m.topic == topic]
 
 
 class RecordingWorkflow:

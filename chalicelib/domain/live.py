@@ -73,7 +73,7 @@ def route(detail_type: str, detail: Mapping[str, Any]) -> list[LiveMessage]:
     if isinstance(user_id, str) and user_id:
         messages.append(LiveMessage(user_topic(user_id), full))
     number = detail.get("number")
-    if detail_type in BOARD_EVENTS and isinstance(number, int):
+    if detail_type in BOARD_EVENTS and isinstance(number, int) and not isinstance(number, bool):
         public = {"shopId": shop_id, "number": number, "state": BOARD_EVENTS[detail_type]}
         messages.append(LiveMessage(board_topic(shop_id), {"type": detail_type, "at": full["at"], "detail": public}))
     return messages
@@ -95,7 +95,10 @@ def board_snapshot(
 
 def allowed_subscriptions(sub: str, is_admin: bool) -> list[str]:
     """Topic filters a signed-in person may subscribe to."""
-    filters = [user_topic(sub), f"{TOPIC_ROOT}/shops/+/config", f"{TOPIC_ROOT}/shops/+/board"]
+    filters = [f"{TOPIC_ROOT}/shops/+/config", f"{TOPIC_ROOT}/shops/+/board"]
+    # A subject that is not one plain topic level would turn their user topic into a wildcard.
+    if sub and not any(c in sub for c in "/+#\x00"):
+        filters.insert(0, user_topic(sub))
     if is_admin:
         filters.append(f"{TOPIC_ROOT}/shops/+/admin")
     return filters
