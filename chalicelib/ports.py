@@ -102,6 +102,8 @@ class ReadModelStore(Protocol):
 
     def get_shop(self, shop_id: str) -> Shop | None: ...
 
+    def list_shops(self) -> list[Shop]: ...
+
 
 class LivePublisher(Protocol):
     def publish(self, message: LiveMessage) -> None:

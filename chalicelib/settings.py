@@ -17,6 +17,7 @@ class Settings:
     jwks_url: str | None
     jwks_file: str | None
     order_app_url: str
+    iot_data_endpoint: str | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -30,4 +31,5 @@ class Settings:
             jwks_url=env.get("JWKS_URL") or None,
             jwks_file=env.get("JWKS_FILE") or None,
             order_app_url=env.get("ORDER_APP_URL", "http://localhost:8000/order"),
+            iot_data_endpoint=env.get("IOT_DATA_ENDPOINT") or None,
         )

@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--port", type=int, default=8000, help="HTTP port for REST and GraphQL (default: 8000; 0 = any free)"
     )
+    up.add_argument(
+        "--mqtt-port",
+        type=int,
+        default=1883,
+        help="MQTT over TCP (default: 1883; 0 = any free). MQTT over WebSockets is on the HTTP port at /mqtt",
+    )
     _data_dir_arg(up)
     up.add_argument(
         "--no-fsync",
@@ -57,6 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--shop", default="default", help="shop id (default: default)")
     code.add_argument("--url", default="http://127.0.0.1:8000", help="where `up` listens")
     _data_dir_arg(code)
+    watch = commands.add_parser(
+        "watch",
+        help="print a shop's live events as they arrive (MQTT, AWS IoT Device SDK v2)",
+        description="Subscribes to the shop's public topics (store state, board), plus the admin topic "
+        "with --admin or one customer's own topic with --user, and prints each message.",
+    )
+    watch.add_argument("--shop", default="default", help="shop id (default: default)")
+    who = watch.add_mutually_exclusive_group()
+    who.add_argument("--admin", action="store_true", help="also the shop's admin topic (every order event)")
+    who.add_argument("--user", help="also this customer's own topic (signs in as them)")
+    watch.add_argument(
+        "--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL: mqtt://host:port or ws://host:port/mqtt"
+    )
+    _data_dir_arg(watch)
     return parser
 
 
@@ -71,19 +91,55 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
         return 0
+    if args.command == "watch":
+        return _watch(args)
     return _code(args)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    import threading
+
+    from awscrt.exceptions import AwsCrtError
+
+    from serverlesspresso.identity import subject_of
+    from serverlesspresso.watch import WatchTarget, topics_for, watch
+
+    identity = LocalIdentityProvider(args.data_dir)
+    username = args.user or ("cli-barista" if args.admin else "cli-display")
+    try:
+        token = identity.issue(username, admin=args.admin)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    sub = subject_of(args.user) if args.user else None
+    target = WatchTarget(args.mqtt, token, topics_for(args.shop, args.admin, sub))
+    stop = threading.Event()
+    try:
+        watch_thread = threading.Thread(target=watch, args=(target, sys.stdout, stop), daemon=True)
+        watch_thread.start()
+        while watch_thread.is_alive():
+            watch_thread.join(0.5)
+    except KeyboardInterrupt:
+        stop.set()
+        watch_thread.join(5)
+    except AwsCrtError as error:
+        print(f"error: cannot watch {args.mqtt}: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _up(args: argparse.Namespace) -> int:
     from serverlesspresso.runtime import LocalRuntime, RuntimeOptions
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
-    for noisy in ("botocore", "moto", "urllib3", "pynamodb", "strawberry"):
+    for noisy in ("botocore", "moto", "urllib3", "pynamodb", "strawberry", "amqtt", "transitions"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    runtime = LocalRuntime(RuntimeOptions(args.host, args.port, args.data_dir, fsync=not args.no_fsync))
+    runtime = LocalRuntime(
+        RuntimeOptions(args.host, args.port, args.data_dir, fsync=not args.no_fsync, mqtt_port=args.mqtt_port)
+    )
     try:
         runtime.start()
-    except OSError as error:
+    except (OSError, RuntimeError) as error:
         print(f"error: cannot start: {error}", file=sys.stderr)
         return 1
     urls = runtime.urls()
@@ -93,6 +149,7 @@ def _up(args: argparse.Namespace) -> int:
         f"  REST      {urls['REST']}\n"
         f"  GraphQL   {urls['GraphQL']}\n"
         f"  JWKS      {urls['JWKS']}\n"
+        f"  MQTT      {urls['MQTT']}  and  {urls['MQTT over WebSockets']}\n"
         f"  Data      {runtime.data_dir}\n"
         "Tokens:\n"
         f"  serverlesspresso token --user alice --data-dir {data_dir}            # a customer\n"

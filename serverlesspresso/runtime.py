@@ -32,6 +32,7 @@ class RuntimeOptions:
     port: int = 8000
     data_dir: Path = field(default_factory=lambda: Path(".serverlesspresso"))
     fsync: bool = True
+    mqtt_port: int = 1883
 
 
 class LocalRuntime:
@@ -54,9 +55,13 @@ class LocalRuntime:
         bus_signal.install()
 
         import app as chalice_app
+        from chalicelib import bootstrap
         from chalicelib.adapters import dynamodb
         from chalicelib.bootstrap import services
         from serverlesspresso import moto_speedups
+        from serverlesspresso.broker.client import BackendPublisher
+        from serverlesspresso.broker.credentials import InternalCredentials
+        from serverlesspresso.broker.process import BrokerProcess
         from serverlesspresso.emulator import (
             EventDelivery,
             LocalAws,
@@ -65,12 +70,31 @@ class LocalRuntime:
             lambda_deliveries,
             workflow_delivery,
         )
+        from serverlesspresso.live_publisher import MqttLivePublisher
         from serverlesspresso.server import LocalHttpServer
 
         # Chalice sets its app logger (named after the app, so our parent logger) to ERROR.
         logging.getLogger("serverlesspresso").setLevel(logging.INFO)
 
         moto_speedups.install()
+        # The broker runs in its own process: in this one, the GIL would make it wait behind the app.
+        (self.data_dir / "broker").mkdir(exist_ok=True)
+        credentials = InternalCredentials.create(self.data_dir / "broker" / "backend-credentials.json")
+        self.broker = BrokerProcess.start(
+            jwks_file=self.identity.jwks_path,
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            internal_credentials_file=self.data_dir / "broker" / "backend-credentials.json",
+            tcp_host=self.options.host,
+            tcp_port=self.options.mqtt_port,
+            ws_host="127.0.0.1",
+            ws_port=0,
+            ready_file=self.data_dir / "broker" / "ready.json",
+            log=open(self.data_dir / "broker" / "broker.log", "ab"),  # noqa: SIM115 - handed to the child
+        )
+        self.backend = BackendPublisher("127.0.0.1", self.broker.address.tcp_port, credentials)
+        bootstrap.use_local_live_publisher(MqttLivePublisher(self.backend))
+
         self.aws = LocalAws(REGION)
         self.aws.start()
         dynamodb.bind_table(TABLE_NAME, REGION)
@@ -94,10 +118,17 @@ class LocalRuntime:
         ended = services().orders.end_interrupted(RESTART_REASON)
         self._reset_capacity_counters()
         services().shops.ensure(DEFAULT_SHOP_ID, "Serverlesspresso")
+        services().live.republish_present_state()  # the broker keeps retained messages in memory only
 
         self.schedules = Schedules(chalice_app.app)
         self.schedules.start()
-        self.http = LocalHttpServer(chalice_app.app, self.options.host, self.options.port, self.identity.jwks())
+        self.http = LocalHttpServer(
+            chalice_app.app,
+            self.options.host,
+            self.options.port,
+            self.identity.jwks(),
+            mqtt_websocket=("127.0.0.1", self.broker.address.ws_port),
+        )
         self.http.start()
         logger.info(
             "started in %.1f s: %d journaled writes replayed, %d interrupted order(s) ended",
@@ -138,7 +169,13 @@ class LocalRuntime:
 
     def urls(self) -> dict[str, str]:
         base = f"http://{self.options.host}:{self.http.port}"
-        return {"REST": base, "GraphQL": f"{base}/graphql", "JWKS": f"{base}/.well-known/jwks.json"}
+        return {
+            "REST": base,
+            "GraphQL": f"{base}/graphql",
+            "JWKS": f"{base}/.well-known/jwks.json",
+            "MQTT": f"mqtt://{self.options.host}:{self.broker.address.tcp_port}",
+            "MQTT over WebSockets": f"ws://{self.options.host}:{self.http.port}/mqtt",
+        }
 
     def wait(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -149,4 +186,6 @@ class LocalRuntime:
         self.http.stop()
         self.schedules.stop()
         self.delivery.stop()
+        self.backend.close()
+        self.broker.stop()
         self.aws.stop()

@@ -630,15 +630,23 @@ class DynamoDBReadModel:
             item = ShopViewItem.get(shop_pk(shop_id), VIEW_SK, consistent_read=True)
         except ShopViewItem.DoesNotExist:
             return None
-        data = item.shop
-        return Shop(
-            shop_id=data["shopId"],
-            name=data["name"],
-            open=data["open"],
-            menu=menu_from_dicts(data["menu"]),
-            settings=data["settings"],
-            version=int(item.shop_version),
-        )
+        return _shop_view_from_item(item)
+
+    def list_shops(self) -> list[Shop]:
+        # A handful of shops per deployment: a filtered scan is the simple answer.
+        return sorted((_shop_view_from_item(i) for i in ShopViewItem.scan()), key=lambda shop: shop.shop_id)
+
+
+def _shop_view_from_item(item: ShopViewItem) -> Shop:
+    data = item.shop
+    return Shop(
+        shop_id=data["shopId"],
+        name=data["name"],
+        open=data["open"],
+        menu=menu_from_dicts(data["menu"]),
+        settings=data["settings"],
+        version=int(item.shop_version),
+    )
 
 
 def _shop_json(shop: Shop) -> dict[str, Any]:

@@ -258,3 +258,6 @@ class InMemoryReadModel:
 
     def get_shop(self, shop_id: str) -> Shop | None:
         return self._shops.get(shop_id)
+
+    def list_shops(self) -> list[Shop]:
+        return sorted(self._shops.values(), key=lambda shop: shop.shop_id)

@@ -37,6 +37,11 @@ def project(event: Any) -> None:
     services().projection.on_event(event.detail_type, event.detail)
 
 
+@bp.on_cw_event(ev.ALL_EVENTS_PATTERN, name="live_updates")
+def live_updates(event: Any) -> None:
+    services().live.forward(event.detail_type, event.detail)
+
+
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="flush_outboxes")
 def flush_outboxes(event: Any) -> None:
     services().orders.flush_outboxes()

@@ -27,6 +27,13 @@ class LiveUpdatesService:
                 continue  # the store state is published by shop_changed, from the newest view only
             self._publisher.publish(message)
 
+    def republish_present_state(self) -> int:
+        """Publish every shop's store state and board again (a broker that restarted lost them)."""
+        shops = self._queries.shops()
+        for shop in shops:
+            self.shop_changed(shop)
+        return len(shops)
+
     def board_changed(self, shop_id: str) -> None:
         board = self._queries.board(shop_id)
         at = self._clock.now().isoformat()
@@ -39,3 +46,5 @@ class LiveUpdatesService:
             "detail": {"shopId": shop.shop_id, "version": shop.version, "shop": shop.to_dict()},
         }
         self._publisher.publish(LiveMessage(config_topic(shop.shop_id), payload, retain=True))
+        # A display that subscribes to a shop's board gets its present state, even before any order.
+        self.board_changed(shop.shop_id)

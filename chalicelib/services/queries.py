@@ -42,6 +42,9 @@ class QueryService:
     def shop(self, shop_id: str) -> Shop | None:
         return self._store.get_shop(shop_id)
 
+    def shops(self) -> list[Shop]:
+        return self._store.list_shops()
+
     def order(self, actor: Actor | None, order_id: str) -> OrderView | None:
         actor = _signed_in(actor)
         view = self._store.get_view(order_id)

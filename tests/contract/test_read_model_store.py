@@ -305,3 +305,9 @@ def test_stored_values_do_not_alias_the_callers_dicts(read_model: Any) -> None:
 
     assert read_model.journey("o-1")[0].detail == {"drink": "Latte"}
     assert read_model.get_view("o-1").modifiers == {"Milk": "Oat"}
+
+
+def test_list_shops_returns_every_projected_shop_by_id(read_model: Any) -> None:
+    for shop_id in ("zeta", "alpha"):
+        read_model.put_shop_if_newer(Shop(shop_id=shop_id, name=shop_id.title(), version=1))
+    assert [s.shop_id for s in read_model.list_shops()] == ["alpha", "zeta"]

@@ -33,7 +33,10 @@ class Stack:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.port = free_port()
+        self.mqtt_port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.mqtt_url = f"mqtt://127.0.0.1:{self.mqtt_port}"
+        self.mqtt_ws_url = f"ws://127.0.0.1:{self.port}/mqtt"
         self.process: subprocess.Popen[str] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-up.log"
 
@@ -47,6 +50,8 @@ class Stack:
                 "up",
                 "--port",
                 str(self.port),
+                "--mqtt-port",
+                str(self.mqtt_port),
                 "--data-dir",
                 str(self.data_dir),
             ],

@@ -142,3 +142,12 @@ def test_the_board_gets_numbers_only_and_a_retained_snapshot(world: World) -> No
     world.deliver()
     assert world.live_out.retained[board_topic(SHOP)].payload["detail"]["ready"] == [1]
     assert "userId" not in json.dumps([m.payload for m in world.live_out.on(board_topic(SHOP))])
+
+
+def test_present_state_of_every_shop_can_be_republished(world: World) -> None:
+    world.queued_order(ALICE)
+    world.deliver()
+    world.live_out.retained.clear()
+    assert world.live.republish_present_state() == 1
+    assert world.live_out.retained[config_topic(SHOP)].payload["detail"]["shop"]["open"] is True
+    assert world.live_out.retained[board_topic(SHOP)].payload["detail"]["waiting"] == [1]
