@@ -147,6 +147,8 @@ class BackendPublisher:
         deadline = self._loop.time() + budget
         delay = 0.05
         while True:
+            if self._closed:
+                raise PublishError(f"publish to {topic}: the publisher is closed")
             client: MQTTClient | None = None
             try:
                 client = await self._ensure_connected(deadline)

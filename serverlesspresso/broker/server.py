@@ -1,6 +1,7 @@
 """The amqtt 0.12.1 Broker, fixed and locked down to behave like AWS IoT Core for what Serverlesspresso uses.
 
-Every fix below was found and proven in the MQTT spike (stock amqtt fails each of these):
+Stock amqtt fails each of these; the MQTT spike found and proved most of the fixes, the rest came up while building
+this module:
 
 * authentication (and the will-topic check) runs on the freshly read CONNECT, before any existing session is
   touched: stock amqtt deletes/takes over the victim's session first, so an unauthenticated CONNECT with someone's
@@ -142,6 +143,8 @@ class ServerlesspressoBroker(Broker):
         port: int,
         ssl_context: Any,
     ) -> Any:
+        if address:
+            address = address.strip("[]")  # amqtt hands IPv6 addresses over with the brackets of "[::1]:1883"
         if listener_type != ListenerType.WS:
             return await super()._create_server_instance(listener_name, listener_type, address, port, ssl_context)
 
