@@ -99,7 +99,7 @@ class BackendPublisher:
 
     def connect(self) -> None:
         """Connect now rather than on the first publish (optional). Raises PublishError."""
-        self._call(self._ensure_connected(self._loop.time() + self._timeout), "connect")
+        self._call(self._connect(), "connect")
 
     def close(self) -> None:
         if self._closed:
@@ -164,6 +164,12 @@ class BackendPublisher:
                 log.debug("publish to %s failed (%r); retrying", topic, error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.5)
+
+    async def _connect(self) -> None:
+        try:
+            await self._ensure_connected(self._loop.time() + self._timeout)
+        except _RETRYABLE as error:
+            raise PublishError(f"cannot connect to the MQTT broker: {error!r}") from error
 
     async def _ensure_connected(self, deadline: float) -> MQTTClient:
         client = self._client

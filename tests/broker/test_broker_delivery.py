@@ -140,6 +140,7 @@ def test_retained_messages_arrive_on_subscribe_and_can_be_cleared(broker: Runnin
         got = {m.topic: m.payload for m in await late.drain(0.3)}
         assert got.get("serverlesspresso/shops/r1/config") == b'{"open":false}'
         assert "serverlesspresso/shops/r2/config" not in got
+        await be.publish("serverlesspresso/shops/r1/config", b"", qos=1, retain=True)  # leave nothing behind
         for client in (be, alice, late):
             await client.disconnect()
 

@@ -109,6 +109,8 @@ def test_bad_arguments_are_refused_before_sending(publisher: BackendPublisher) -
 def test_a_wrong_password_fails_within_the_timeout(broker: RunningBroker) -> None:
     wrong = InternalCredentials(broker.credentials.username, "not-the-password-at-all")
     with BackendPublisher("127.0.0.1", broker.port, wrong, timeout=0.5) as pub:
+        with pytest.raises(PublishError, match="cannot connect"):
+            pub.connect()
         started = time.perf_counter()
         with pytest.raises(PublishError):
             pub.publish("serverlesspresso/shops/x/board", b"x", retain=False)
