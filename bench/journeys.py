@@ -103,6 +103,7 @@ class OwnStack:
 
     def start(self, timeout: float, stopping: threading.Event) -> str:
         command = [self.python, "-m", "serverlesspresso.cli", "up", "--host", "127.0.0.1", "--port", "0"]
+        command += ["--mqtt-port", "0"]
         command += ["--data-dir", str(self.data_dir)] + (["--no-fsync"] if self.no_fsync else [])
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
