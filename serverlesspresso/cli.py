@@ -102,7 +102,7 @@ def _watch(args: argparse.Namespace) -> int:
     from awscrt.exceptions import AwsCrtError
 
     from serverlesspresso.identity import subject_of
-    from serverlesspresso.watch import WatchTarget, topics_for, watch
+    from serverlesspresso.watch import WatchTarget, connect, topics_for, watch
 
     identity = LocalIdentityProvider(args.data_dir)
     username = args.user or ("cli-barista" if args.admin else "cli-display")
@@ -113,18 +113,20 @@ def _watch(args: argparse.Namespace) -> int:
         return 2
     sub = subject_of(args.user) if args.user else None
     target = WatchTarget(args.mqtt, token, topics_for(args.shop, args.admin, sub))
-    stop = threading.Event()
     try:
-        watch_thread = threading.Thread(target=watch, args=(target, sys.stdout, stop), daemon=True)
-        watch_thread.start()
+        connection = connect(target)
+    except AwsCrtError as error:
+        print(f"error: cannot watch {args.mqtt}: {error}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+    watch_thread = threading.Thread(target=watch, args=(connection, target.topics, sys.stdout, stop), daemon=True)
+    watch_thread.start()
+    try:
         while watch_thread.is_alive():
             watch_thread.join(0.5)
     except KeyboardInterrupt:
         stop.set()
-        watch_thread.join(5)
-    except AwsCrtError as error:
-        print(f"error: cannot watch {args.mqtt}: {error}", file=sys.stderr)
-        return 1
+        watch_thread.join(15)
     return 0
 
 

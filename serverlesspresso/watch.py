@@ -96,9 +96,8 @@ def format_message(topic: str, payload: bytes) -> str:
     return f"{at} {channel:<6} {message.get('type', '?'):<34} {order[:8]:<8} {summary}".rstrip()
 
 
-def watch(target: WatchTarget, out: TextIO, stop: threading.Event) -> None:
+def watch(connection: mqtt.Connection, topics: tuple[str, ...], out: TextIO, stop: threading.Event) -> None:
     """Subscribe to every topic and print each message until `stop` is set; refused topics are reported."""
-    connection = connect(target)
     lock = threading.Lock()
 
     def on_message(topic: str, payload: bytes, **kwargs: Any) -> None:
@@ -106,7 +105,7 @@ def watch(target: WatchTarget, out: TextIO, stop: threading.Event) -> None:
             print(format_message(topic, payload), file=out, flush=True)
 
     try:
-        for topic in target.topics:
+        for topic in topics:
             future, _ = connection.subscribe(topic, mqtt.QoS.AT_LEAST_ONCE, on_message)
             try:
                 future.result(10)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 
 from conftest import REPO_ROOT, Api, Stack
 
@@ -48,3 +50,39 @@ def test_code_command_prints_the_current_code_as_a_qr(stack: Stack) -> None:
 def test_code_command_reports_an_unreachable_stack(stack: Stack) -> None:
     result = _cli("code", "--url", "http://127.0.0.1:9", "--data-dir", str(stack.data_dir))
     assert result.returncode == 1 and "cannot reach" in result.stderr
+
+
+def test_watch_prints_live_events_of_a_journey(stack: Stack) -> None:
+    api = Api(stack)
+    admin = api.token("watch-barista", admin=True)
+    shop_id = api.new_shop(admin)
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "serverlesspresso.cli", "watch", "--shop", shop_id, "--admin"]
+        + ["--mqtt", stack.mqtt_ws_url, "--data-dir", str(stack.data_dir)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        lines: list[str] = []
+        assert watcher.stdout is not None
+        while not any("admin" in line and "subscribed" in line for line in lines):
+            assert time.monotonic() < deadline, lines
+            lines.append(watcher.stdout.readline())
+        customer = api.token("watched-customer")
+        order_id = api.place(shop_id, customer, admin)
+        while not any("Validator.NewOrder" in line and order_id[:8] in line for line in lines):
+            assert time.monotonic() < deadline, lines
+            lines.append(watcher.stdout.readline())
+        assert any("ConfigService.ConfigChanged" in line and "open=True" in line for line in lines)
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        watcher.wait(timeout=20)
+    assert watcher.returncode == 0
+
+
+def test_watch_reports_an_unreachable_broker(stack: Stack) -> None:
+    result = _cli("watch", "--mqtt", "mqtt://127.0.0.1:9", "--data-dir", str(stack.data_dir))
+    assert result.returncode == 1 and "cannot watch" in result.stderr
