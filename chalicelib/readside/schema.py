@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Any, cast
 
 import strawberry
@@ -14,16 +13,10 @@ from chalicelib.domain.order import OrderState as DomainOrderState
 from chalicelib.domain.shop import Shop as DomainShop
 from chalicelib.services.queries import QueryService
 
-
-@strawberry.enum(description="Where an order is in its lifecycle; the last four are final.")
-class OrderState(enum.Enum):
-    WAITING_FOR_DRINK = "WAITING_FOR_DRINK"
-    QUEUED = "QUEUED"
-    IN_PRODUCTION = "IN_PRODUCTION"
-    COMPLETED = "COMPLETED"
-    CANCELLED = "CANCELLED"
-    TIMED_OUT = "TIMED_OUT"
-    REJECTED = "REJECTED"
+# The domain's enum, exposed as is: one list of states, not two to keep in step.
+strawberry.enum(
+    DomainOrderState, name="OrderState", description="Where an order is in its lifecycle; the last four are final."
+)
 
 
 @strawberry.type
@@ -97,7 +90,7 @@ class Order:
     id: strawberry.ID
     shop_id: str
     number: int | None
-    state: OrderState
+    state: DomainOrderState
     drink: str | None
     modifiers: JSON
     created_at: str
@@ -119,7 +112,7 @@ class Order:
             id=strawberry.ID(view.order_id),
             shop_id=view.shop_id,
             number=view.number,
-            state=OrderState(view.state.value),
+            state=view.state,
             drink=view.drink,
             modifiers=cast(JSON, dict(view.modifiers)),
             created_at=view.created_at,
@@ -178,11 +171,11 @@ class Query:
         self,
         info: Info[Any, None],
         shop_id: str,
-        states: list[OrderState] | None = None,
+        states: list[DomainOrderState] | None = None,
         first: int = 20,
         after: str | None = None,
     ) -> OrderConnection:
-        domain_states = [DomainOrderState(s.value) for s in states] if states else None
+        domain_states = list(states) if states else None
         views, cursor = info.context["queries"].orders(info.context["actor"], shop_id, domain_states, first, after)
         return OrderConnection.of(views, cursor)
 
