@@ -146,6 +146,7 @@ def _up(args: argparse.Namespace) -> int:
         return 1
     urls = runtime.urls()
     data_dir = args.data_dir
+    prog = _invoked_as()
     print(
         "\nServerlesspresso is running (Ctrl-C to stop)\n"
         f"  REST      {urls['REST']}\n"
@@ -154,15 +155,27 @@ def _up(args: argparse.Namespace) -> int:
         f"  MQTT      {urls['MQTT']}  and  {urls['MQTT over WebSockets']}\n"
         f"  Data      {runtime.data_dir}\n"
         "Tokens:\n"
-        f"  serverlesspresso token --user alice --data-dir {data_dir}            # a customer\n"
-        f"  serverlesspresso token --user barista --admin --data-dir {data_dir}  # a barista or organiser\n"
-        f"QR code:  serverlesspresso code --shop default --url {urls['REST']} --data-dir {data_dir}\n",
+        f"  {prog} token --user alice --data-dir {data_dir}            # a customer\n"
+        f"  {prog} token --user barista --admin --data-dir {data_dir}  # a barista or organiser\n"
+        f"QR code:  {prog} code --shop default --url {urls['REST']} --data-dir {data_dir}\n"
+        f"Live:     {prog} watch --shop default --admin --mqtt {urls['MQTT']} --data-dir {data_dir}\n",
         flush=True,
     )
     runtime.wait()
     print("stopping...", flush=True)
     runtime.stop()
     return 0
+
+
+def _invoked_as() -> str:
+    """How to run this command again from here (the venv's script is usually not on PATH)."""
+    script = Path(sys.argv[0])
+    if script.name == "serverlesspresso" and script.exists():
+        try:
+            return str(script.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(script)
+    return "serverlesspresso"
 
 
 def _code(args: argparse.Namespace) -> int:
