@@ -334,7 +334,7 @@ class Progress:
     def step(self, journey: Journey) -> None:
         with self._lock:
             self.done += 1
-            self.failed += bool(journey.error)
+            self.failed += bool(journey.error) and journey.error != "interrupted"
             if not self.enabled:
                 return
             tty = sys.stderr.isatty()
