@@ -44,23 +44,27 @@ class DynamoDBJournal:
         handlers.BUILTIN_HANDLERS.append(("after-call-error.dynamodb", self._after_error))
 
     def _before(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-        if not self.enabled or model.name not in WRITE_OPERATIONS:
+        if not self.enabled:
             return
+        # Reads take the lock too: moto is not thread-safe, and a read walking a table while another
+        # thread writes it fails with "dictionary changed size during iteration".
         self._write_lock.acquire()
-        context[_CONTEXT_KEY] = (model.name, copy.deepcopy(params))
+        write = (model.name, copy.deepcopy(params)) if model.name in WRITE_OPERATIONS else None
+        context[_CONTEXT_KEY] = write
 
     def _after(self, http_response: Any, model: Any, context: dict[str, Any], **_: Any) -> None:
-        pending = context.pop(_CONTEXT_KEY, None)
-        if pending is None:
+        if _CONTEXT_KEY not in context:
             return
+        pending = context.pop(_CONTEXT_KEY)
         try:
-            if http_response.status_code < 300:
+            if pending is not None and http_response.status_code < 300:
                 self._append({"op": pending[0], "params": pending[1]})
         finally:
             self._write_lock.release()
 
     def _after_error(self, context: dict[str, Any], **_: Any) -> None:
-        if context.pop(_CONTEXT_KEY, None) is not None:
+        if _CONTEXT_KEY in context:
+            context.pop(_CONTEXT_KEY)
             self._write_lock.release()
 
     def _append(self, entry: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ moto 5.2.5 backs up every table a transaction touches with `copy.deepcopy` befor
 order placement costs O(table): measured 10 ms on an empty table, 118 ms at 2,000 items and 480 ms at
 10,000. This version checks every condition first, backs up only the items the transaction touches,
 applies the writes, and restores those items if one fails: the same all-or-nothing result.
-It relies on the runtime serialising DynamoDB writes (see journal.py), as moto does not lock.
+It relies on the runtime serialising DynamoDB calls (see journal.py), as moto does not lock.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 
 
 def _key_of(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -93,5 +94,25 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         raise
 
 
+_original_query = Table.query
+
+
+def query_by_partition(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    """moto's Query walks every item of the table even for a primary-key query (O(table), measured
+    42 % of the process after ~180 orders); the table already keeps items by partition, so hand the
+    query only that partition. Indexes are still walked in full."""
+    # moto's backend passes index_name by position (after hash_key, the 7th of the rest).
+    index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+    if index_name or self.range_key_attr is None or hash_key is None:
+        return _original_query(self, hash_key, *args, **kwargs)
+    partition = self.items.get(hash_key)
+    self.all_items = lambda: list(partition.values()) if partition else []  # type: ignore[method-assign]
+    try:
+        return _original_query(self, hash_key, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
 def install() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    Table.query = query_by_partition  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 
 from chalicelib.adapters import dynamodb
 from chalicelib.adapters.memory import InMemoryCodeWindows, InMemoryOrders, InMemoryReadModel, InMemoryShops
@@ -78,8 +79,10 @@ def stores(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> S
         windows = InMemoryCodeWindows()
         return Stores("memory", InMemoryShops(), windows, InMemoryOrders(windows), InMemoryReadModel())
     if request.param == "dynamodb-local-runtime":
-        # The local runtime replaces moto's table-copying TransactWriteItems; it must behave the same.
+        # The local runtime replaces moto's table-copying TransactWriteItems and its table-walking
+        # primary-key Query; both must behave the same.
         monkeypatch.setattr(DynamoDBBackend, "transact_write_items", moto_speedups.transact_write_items)
+        monkeypatch.setattr(Table, "query", moto_speedups.query_by_partition)
     request.getfixturevalue("_dynamodb_table")
     return Stores(
         "dynamodb",

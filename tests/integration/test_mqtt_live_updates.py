@@ -37,7 +37,7 @@ class Inbox:
         with self._changed:
             return [payload for t, payload, _ in self.messages if t == topic]
 
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 20) -> None:
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 30) -> None:
         with self._changed:
             assert self._changed.wait_for(predicate, timeout), f"never happened; received: {self.messages}"
 
