@@ -192,6 +192,14 @@ def wait_queued(api: Api, order_id: str, token: str, timeout: float = 20) -> dic
     )
 
 
+def queued_order(api: Api, shop_id: str, customer: str, admin: str) -> tuple[str, dict[str, Any]]:
+    """Place an order, choose an Espresso, and wait until it is numbered in the barista's queue."""
+    order_id = api.place(shop_id, customer, admin)
+    chosen = api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
+    assert chosen.status_code == 200, chosen.text
+    return order_id, wait_queued(api, order_id, customer)
+
+
 def error_code(response: requests.Response) -> str:
     return str(response.json()["error"]["code"])
 

@@ -6,7 +6,7 @@ import time
 
 import jwt
 import pytest
-from conftest import Api, error_code, new_customer, wait_queued
+from conftest import Api, error_code, new_customer, queued_order
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from serverlesspresso.identity import AUDIENCE, ISSUER
@@ -96,9 +96,7 @@ def test_customers_cannot_run_admin_commands(api: Api, admin: str) -> None:
 def test_customers_cannot_run_barista_commands(api: Api, admin: str) -> None:
     shop_id = api.new_shop(admin)
     customer = new_customer(api)
-    order_id = api.place(shop_id, customer, admin)
-    api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    wait_queued(api, order_id, customer)
+    order_id, _ = queued_order(api, shop_id, customer, admin)
     for action in ("claim", "unclaim", "complete"):
         response = api.call("POST", f"/orders/{order_id}/{action}", customer)
         assert response.status_code == 403 and error_code(response) == "forbidden", action

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from awscrt import mqtt
 from awscrt.exceptions import AwsCrtError
-from conftest import Api, Stack, new_customer, wait_queued
+from conftest import Api, Stack, new_customer, queued_order, wait_queued
 
 from chalicelib.domain import events as ev
 from chalicelib.domain.live import BOARD_SNAPSHOT_TYPE, admin_topic, board_topic, config_topic, user_topic
@@ -110,9 +110,8 @@ def test_each_topic_gets_the_right_events_of_a_full_journey(api: Api, admin: str
 def test_retained_store_state_and_board_arrive_on_subscribe(api: Api, admin: str, clients: Any) -> None:
     shop_id = api.new_shop(admin)
     customer = new_customer(api)
-    order_id = api.place(shop_id, customer, admin)
-    api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    number = wait_queued(api, order_id, customer)["number"]
+    order_id, queued = queued_order(api, shop_id, customer, admin)
+    number = queued["number"]
     time.sleep(0.5)  # the board snapshot follows the projection
 
     late = Inbox()

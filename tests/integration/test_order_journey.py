@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import Api, error_code, new_customer, wait_queued
+from conftest import Api, error_code, new_customer, queued_order, wait_queued
 
 
 def test_customer_orders_and_barista_completes_the_full_journey(api: Api, admin: str) -> None:
@@ -65,9 +65,7 @@ def test_order_numbers_count_up_per_shop(api: Api, admin: str) -> None:
 def test_task_tokens_never_reach_a_client(api: Api, admin: str) -> None:
     shop_id = api.new_shop(admin)
     customer = new_customer(api)
-    order_id = api.place(shop_id, customer, admin)
-    api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    wait_queued(api, order_id, customer)
+    order_id, _ = queued_order(api, shop_id, customer, admin)
     api.call("POST", f"/orders/{order_id}/claim", admin)
     api.call("GET", f"/orders/{order_id}", customer)
     api.gql("query($s: String!) { orders(shopId: $s) { nodes { id journey { detail } } } }", {"s": shop_id}, admin)
@@ -114,9 +112,8 @@ def test_graphql_lists_a_shops_orders_oldest_first_with_pages(api: Api, admin: s
 def test_board_and_shop_are_public(api: Api, admin: str) -> None:
     shop_id = api.new_shop(admin)
     customer = new_customer(api)
-    order_id = api.place(shop_id, customer, admin)
-    api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    number = wait_queued(api, order_id, customer)["number"]
+    order_id, queued = queued_order(api, shop_id, customer, admin)
+    number = queued["number"]
 
     def board() -> dict[str, list[int]]:
         result = api.gql("query($s: String!) { board(shopId: $s) { waiting inProduction ready } }", {"s": shop_id})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import Api, error_code, new_customer, wait_queued
+from conftest import Api, error_code, new_customer, queued_order
 
 
 def _finished_with(view: dict, outcome: str) -> bool:  # type: ignore[type-arg]
@@ -74,9 +74,7 @@ def test_cancel_right_after_placing_ends_the_workflow(api: Api, admin: str) -> N
 def test_cancel_while_queued_ends_the_workflow(api: Api, admin: str) -> None:
     shop_id = api.new_shop(admin)
     customer = new_customer(api)
-    order_id = api.place(shop_id, customer, admin)
-    api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    wait_queued(api, order_id, customer)
+    order_id, _ = queued_order(api, shop_id, customer, admin)
     assert api.call("POST", f"/orders/{order_id}/cancel", customer).status_code == 200
     view = api.wait_for_view(order_id, customer, lambda v: _finished_with(v, "CANCELLED"))
     assert view["state"] == "CANCELLED"
@@ -87,9 +85,7 @@ def test_cancel_while_queued_ends_the_workflow(api: Api, admin: str) -> None:
 def test_barista_cancels_while_in_production(api: Api, admin: str) -> None:
     shop_id = api.new_shop(admin)
     customer = new_customer(api)
-    order_id = api.place(shop_id, customer, admin)
-    api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    wait_queued(api, order_id, customer)
+    order_id, _ = queued_order(api, shop_id, customer, admin)
     assert api.call("POST", f"/orders/{order_id}/claim", admin).status_code == 200
     cancelled = api.call("POST", f"/orders/{order_id}/cancel", admin)
     assert cancelled.status_code == 200
@@ -141,9 +137,7 @@ def test_concurrent_scans_never_redeem_more_than_the_code_allows(api: Api, admin
 def test_two_baristas_claiming_at_once_exactly_one_wins(api: Api, admin: str) -> None:
     shop_id = api.new_shop(admin)
     customer = new_customer(api)
-    order_id = api.place(shop_id, customer, admin)
-    api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    wait_queued(api, order_id, customer)
+    order_id, _ = queued_order(api, shop_id, customer, admin)
     baristas = [api.token(f"barista-{i}-{order_id[:6]}", admin=True) for i in range(4)]
     with ThreadPoolExecutor(max_workers=4) as pool:
         responses = list(pool.map(lambda b: api.call("POST", f"/orders/{order_id}/claim", b), baristas))
@@ -159,9 +153,7 @@ def test_two_baristas_claiming_at_once_exactly_one_wins(api: Api, admin: str) ->
 def test_concurrent_complete_and_cancel_exactly_one_wins(api: Api, admin: str) -> None:
     shop_id = api.new_shop(admin)
     customer = new_customer(api)
-    order_id = api.place(shop_id, customer, admin)
-    api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
-    wait_queued(api, order_id, customer)
+    order_id, _ = queued_order(api, shop_id, customer, admin)
     api.call("POST", f"/orders/{order_id}/claim", admin)
     with ThreadPoolExecutor(max_workers=2) as pool:
         complete = pool.submit(api.call, "POST", f"/orders/{order_id}/complete", admin)
