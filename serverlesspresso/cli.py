@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=1883,
         help="MQTT over TCP (default: 1883; 0 = any free). MQTT over WebSockets is on the HTTP port at /mqtt",
     )
+    up.add_argument(
+        "--public-url",
+        help="the address phones use to reach this machine, put in the QR code "
+        "(default: http://HOST:PORT, with this machine's LAN address when HOST is 0.0.0.0)",
+    )
     _data_dir_arg(up)
     up.add_argument(
         "--no-fsync",
@@ -137,7 +142,14 @@ def _up(args: argparse.Namespace) -> int:
     for noisy in ("botocore", "moto", "urllib3", "pynamodb", "strawberry", "amqtt", "transitions"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     runtime = LocalRuntime(
-        RuntimeOptions(args.host, args.port, args.data_dir, fsync=not args.no_fsync, mqtt_port=args.mqtt_port)
+        RuntimeOptions(
+            args.host,
+            args.port,
+            args.data_dir,
+            fsync=not args.no_fsync,
+            mqtt_port=args.mqtt_port,
+            public_url=args.public_url,
+        )
     )
     try:
         runtime.start()
@@ -149,6 +161,9 @@ def _up(args: argparse.Namespace) -> int:
     prog = _invoked_as()
     print(
         "\nServerlesspresso is running (Ctrl-C to stop)\n"
+        f"  Order app {urls['Order app']}   (phones; the display's QR code opens it)\n"
+        f"  Display   {urls['Display']}\n"
+        f"  Barista   {urls['Barista']}\n"
         f"  REST      {urls['REST']}\n"
         f"  GraphQL   {urls['GraphQL']}\n"
         f"  JWKS      {urls['JWKS']}\n"

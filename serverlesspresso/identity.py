@@ -14,7 +14,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 ISSUER = "serverlesspresso-local"
-AUDIENCE = "serverlesspresso"
+AUDIENCE = "serverlesspresso"  # also the app client id: Cognito's ID tokens carry the client id as `aud`
+# Amplify reads the region from the part before "_"; this pool lives nowhere but on this machine.
+USER_POOL_ID = "local_serverlesspresso"
 _SUB_NAMESPACE = uuid.UUID("6f1c7a52-9d0e-4b1f-a0e4-5c1f3e2b9a77")
 
 

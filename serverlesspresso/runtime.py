@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore import xform_name
 
-from serverlesspresso.identity import AUDIENCE, ISSUER, LocalIdentityProvider
+from serverlesspresso.identity import AUDIENCE, ISSUER, USER_POOL_ID, LocalIdentityProvider
 from serverlesspresso.journal import DynamoDBJournal
 
 logger = logging.getLogger("serverlesspresso")
@@ -33,6 +33,9 @@ class RuntimeOptions:
     data_dir: Path = field(default_factory=lambda: Path(".serverlesspresso"))
     fsync: bool = True
     mqtt_port: int = 1883
+    # Where phones reach this machine (the QR code's address); derived from host and port when not given.
+    public_url: str | None = None
+    web_dist: Path = field(default_factory=lambda: REPO_ROOT / "web" / "dist")
 
 
 class LocalRuntime:
@@ -71,7 +74,8 @@ class LocalRuntime:
             workflow_delivery,
         )
         from serverlesspresso.live_publisher import MqttLivePublisher
-        from serverlesspresso.server import LocalHttpServer
+        from serverlesspresso.server import LocalHttpServer, jwks_route
+        from serverlesspresso.webapps import config_route, web_route
 
         # Chalice sets its app logger (named after the app, so our parent logger) to ERROR.
         logging.getLogger("serverlesspresso").setLevel(logging.INFO)
@@ -94,6 +98,11 @@ class LocalRuntime:
         )
         self.backend = BackendPublisher("127.0.0.1", self.broker.address.tcp_port, credentials)
         bootstrap.use_local_live_publisher(MqttLivePublisher(self.backend))
+
+        # Bound now (serving starts last) so a port of 0 is known before the QR code's URL is set.
+        self.http = LocalHttpServer(chalice_app.app, self.options.host, self.options.port)
+        self.public_url = (self.options.public_url or _default_public_url(self.options.host, self.http.port)).rstrip("/")
+        os.environ["ORDER_APP_URL"] = f"{self.public_url}/order"
 
         self.aws = LocalAws(REGION)
         self.aws.start()
@@ -122,14 +131,14 @@ class LocalRuntime:
 
         self.schedules = Schedules(chalice_app.app)
         self.schedules.start()
-        self.http = LocalHttpServer(
-            chalice_app.app,
-            self.options.host,
-            self.options.port,
-            self.identity.jwks(),
+        self.http.start(
+            routes=(
+                jwks_route(self.identity.jwks()),
+                config_route(self.web_config()),
+                web_route(self.options.web_dist),
+            ),
             mqtt_websocket=("127.0.0.1", self.broker.address.ws_port),
         )
-        self.http.start()
         logger.info(
             "started in %.1f s: %d journaled writes replayed, %d interrupted order(s) ended",
             time.perf_counter() - started,
@@ -149,7 +158,6 @@ class LocalRuntime:
                 "JWKS_FILE": str(self.identity.jwks_path),
                 "JWT_ISSUER": ISSUER,
                 "JWT_AUDIENCE": AUDIENCE,
-                "ORDER_APP_URL": f"http://{self.options.host}:{self.options.port}/order",
             }
         )
 
@@ -167,14 +175,35 @@ class LocalRuntime:
                     ExpressionAttributeValues={":zero": {"N": "0"}},
                 )
 
-    def urls(self) -> dict[str, str]:
-        base = f"http://{self.options.host}:{self.http.port}"
+    def web_config(self) -> dict[str, Any]:
+        """The apps' runtime config (on AWS the deploy writes the same shape from the stack's outputs).
+
+        Empty URLs mean "this page's own origin", so the apps work on whatever address a phone used.
+        """
         return {
+            "apiUrl": "",
+            "graphqlUrl": "/graphql",
+            "mqttUrl": "",
+            "mqttUsername": "",
+            "defaultShopId": DEFAULT_SHOP_ID,
+            "auth": {
+                "userPoolId": USER_POOL_ID,
+                "userPoolClientId": AUDIENCE,
+                "userPoolEndpoint": "/cognito",
+            },
+        }
+
+    def urls(self) -> dict[str, str]:
+        base = self.public_url
+        return {
+            "Order app": f"{base}/order",
+            "Display": f"{base}/display?shop={DEFAULT_SHOP_ID}",
+            "Barista": f"{base}/barista?shop={DEFAULT_SHOP_ID}",
             "REST": base,
             "GraphQL": f"{base}/graphql",
             "JWKS": f"{base}/.well-known/jwks.json",
             "MQTT": f"mqtt://{self.options.host}:{self.broker.address.tcp_port}",
-            "MQTT over WebSockets": f"ws://{self.options.host}:{self.http.port}/mqtt",
+            "MQTT over WebSockets": f"ws://{base.partition('://')[2]}/mqtt",
         }
 
     def wait(self) -> None:
@@ -189,3 +218,25 @@ class LocalRuntime:
         self.backend.close()
         self.broker.stop()
         self.aws.stop()
+
+
+def _default_public_url(host: str, port: int) -> str:
+    """The address to print and to put in QR codes: the LAN address when listening on every interface."""
+    if host in ("0.0.0.0", "::", ""):
+        host = _lan_address() or "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _lan_address() -> str | None:
+    # Connecting a UDP socket sends nothing; it only asks the kernel which interface would route there.
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed anywhere real
+            address: str = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("0.") else address
