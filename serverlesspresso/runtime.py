@@ -101,7 +101,8 @@ class LocalRuntime:
 
         # Bound now (serving starts last) so a port of 0 is known before the QR code's URL is set.
         self.http = LocalHttpServer(chalice_app.app, self.options.host, self.options.port)
-        self.public_url = (self.options.public_url or _default_public_url(self.options.host, self.http.port)).rstrip("/")
+        public_url = self.options.public_url or _default_public_url(self.options.host, self.http.port)
+        self.public_url = public_url.rstrip("/")
         os.environ["ORDER_APP_URL"] = f"{self.public_url}/order"
 
         self.aws = LocalAws(REGION)
