@@ -18,7 +18,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy chalicelib
+	$(VENV)/bin/mypy chalicelib serverlesspresso
 
 test: lint typecheck
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

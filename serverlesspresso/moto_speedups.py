@@ -9,7 +9,7 @@ It relies on the runtime serialising DynamoDB calls (see journal.py), as moto do
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
@@ -82,8 +82,9 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
                     op["TableName"],
                     key,
                     update_expression=op["UpdateExpression"],
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
+                    # moto's own request parser passes None when the request has none
+                    expression_attribute_names=cast(dict[str, Any], names),
+                    expression_attribute_values=cast(dict[str, Any], values),
                 )
     except Exception:
         for table_name, key, attributes in backups:

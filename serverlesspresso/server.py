@@ -158,7 +158,7 @@ class LocalHttpServer:
     ) -> None:
         # Chalice's request object is a process global; the local server makes it thread-local.
         app.__class__ = LocalChalice
-        self._handler = type("Handler", (_Handler,), {})
+        self._handler: type[_Handler] = type("Handler", (_Handler,), {})
         self._server = LocalDevServer(
             app, Config(chalice_stage="local"), host, port, handler_cls=self._handler, server_cls=ThreadedHTTPServer
         )
