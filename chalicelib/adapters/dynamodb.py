@@ -519,6 +519,8 @@ def _view_to_json(view: OrderView) -> dict[str, Any]:
         "updatedAt": view.updated_at,
         "claimedBy": view.claimed_by,
         "reason": view.reason,
+        "queuedAt": view.queued_at,
+        "readyAt": view.ready_at,
         "eventCount": view.event_count,
     }
 
@@ -536,6 +538,8 @@ def _view_from_json(data: dict[str, Any]) -> OrderView:
         updated_at=data["updatedAt"],
         claimed_by=data.get("claimedBy"),
         reason=data.get("reason"),
+        queued_at=data.get("queuedAt"),
+        ready_at=data.get("readyAt"),
         event_count=int(data.get("eventCount", 0)),
     )
 

@@ -9,6 +9,10 @@ from typing import Any
 from chalicelib.domain import events as ev
 from chalicelib.domain.order import FINAL_STATES, OrderState
 
+# The barista's queue and the board go by number: a client sees an order in these states only once
+# the workflow has numbered it.
+NUMBERED_STATES = frozenset({OrderState.QUEUED, OrderState.IN_PRODUCTION})
+
 
 @dataclass(frozen=True)
 class JourneyEntry:
@@ -37,6 +41,8 @@ class OrderView:
     updated_at: str = ""
     claimed_by: str | None = None
     reason: str | None = None
+    queued_at: str | None = None  # when the drink was chosen
+    ready_at: str | None = None  # when the order was completed; only on COMPLETED views
     event_count: int = 0
 
 
@@ -61,6 +67,15 @@ def _with_state(view: OrderView, state: OrderState, **changes: Any) -> OrderView
     return replace(view, state=state, **changes)
 
 
+def _number(view: OrderView, detail: dict[str, Any]) -> int | None:
+    # Every order manager event carries the number once the order has one, so any of them (not only
+    # the WaitingCompletion pair) can number a view whose WaitingCompletion is still on its way.
+    if view.number is not None:
+        return view.number
+    number = detail.get("number")
+    return int(number) if number is not None else None
+
+
 def _apply(view: OrderView, entry: JourneyEntry) -> OrderView:
     d = entry.detail
     view = replace(
@@ -69,30 +84,46 @@ def _apply(view: OrderView, entry: JourneyEntry) -> OrderView:
         user_id=view.user_id or str(d.get("userId", "")),
         updated_at=max(view.updated_at, entry.at),
         created_at=view.created_at or entry.at,
+        number=_number(view, d),
     )
     t = entry.detail_type
     if t == ev.NEW_ORDER:
         return replace(view, created_at=str(d.get("createdAt", entry.at)))
     if t in (ev.PROCESSOR_WAITING_COMPLETION, ev.MANAGER_WAITING_COMPLETION):
-        view = replace(view, number=int(d["number"]) if d.get("number") is not None else view.number)
         if d.get("drink"):
             view = replace(view, drink=d["drink"], modifiers=dict(d.get("modifiers") or {}))
-        return view
+        # The workflow numbers an order only after the drink is chosen, even if DrinkChosen is late.
+        return _with_state(view, OrderState.QUEUED) if view.state is OrderState.WAITING_FOR_DRINK else view
     if t == ev.DRINK_CHOSEN:
-        view = replace(view, drink=d.get("drink"), modifiers=dict(d.get("modifiers") or {}))
+        view = replace(
+            view, drink=d.get("drink"), modifiers=dict(d.get("modifiers") or {}), queued_at=view.queued_at or entry.at
+        )
         return _with_state(view, OrderState.QUEUED) if view.state is OrderState.WAITING_FOR_DRINK else view
     if t == ev.MAKE_ORDER:
         return _with_state(view, OrderState.IN_PRODUCTION, claimed_by=d.get("claimedBy"))
     if t == ev.ORDER_UNCLAIMED:
         return _with_state(view, OrderState.QUEUED, claimed_by=None)
     if t == ev.ORDER_COMPLETED:
-        return _with_state(view, OrderState.COMPLETED, claimed_by=d.get("claimedBy", view.claimed_by))
+        return _with_state(
+            view, OrderState.COMPLETED, claimed_by=d.get("claimedBy", view.claimed_by), ready_at=entry.at
+        )
     if t == ev.ORDER_CANCELLED:
         return _with_state(view, OrderState.CANCELLED, reason=d.get("reason"), claimed_by=None)
     if t == ev.ORDER_TIMED_OUT:
         return _with_state(view, OrderState.TIMED_OUT, reason=d.get("reason"), claimed_by=None)
     if t == ev.SHOP_UNAVAILABLE:
         return _with_state(view, OrderState.REJECTED, reason=d.get("reason"), claimed_by=None)
+    return view
+
+
+def _as_clients_see_it(view: OrderView) -> OrderView:
+    """An order is QUEUED or IN_PRODUCTION only with its number; before that, it is still WAITING_FOR_DRINK.
+
+    Between the drink choice and the workflow's number the order is being numbered: a QUEUED order
+    without a number is one the board cannot show and a barista cannot claim.
+    """
+    if view.state in NUMBERED_STATES and view.number is None:
+        return replace(view, state=OrderState.WAITING_FOR_DRINK)
     return view
 
 
@@ -103,4 +134,5 @@ def fold(order_id: str, entries: Iterable[JourneyEntry]) -> OrderView:
     view = OrderView(order_id=order_id)
     for entry in ordered:
         view = _apply(view, entry)
-    return replace(view, event_count=len(ordered))
+    # Applied to the result only: the lifecycle above still needs to know the drink was chosen.
+    return replace(_as_clients_see_it(view), event_count=len(ordered))

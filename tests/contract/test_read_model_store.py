@@ -132,7 +132,7 @@ def test_view_round_trips_every_field(read_model: Any) -> None:
         order_id="o-1",
         shop_id=SHOP,
         user_id="alice",
-        state=OrderState.IN_PRODUCTION,
+        state=OrderState.COMPLETED,
         number=42,
         drink="Cappuccino",
         modifiers={"Milk": "Oat", "Size": "Large"},
@@ -140,6 +140,8 @@ def test_view_round_trips_every_field(read_model: Any) -> None:
         updated_at=at(5),
         claimed_by="barista-1",
         reason=None,
+        queued_at=at(2),
+        ready_at=at(5),
         event_count=5,
     )
     read_model.put_view_if_newer(full)

@@ -24,7 +24,7 @@ from chalicelib.adapters.memory import (
     SequentialIds,
 )
 from chalicelib.domain import events as ev
-from chalicelib.domain.journey import OrderView
+from chalicelib.domain.journey import NUMBERED_STATES, JourneyEntry, OrderView, entry_from_event, fold
 from chalicelib.domain.order import Actor, Order, OrderState
 from chalicelib.domain.shop import Shop
 from chalicelib.services.orders import OrderService
@@ -179,6 +179,10 @@ def test_a_completed_order_shows_its_number_drink_and_barista():
     assert view.claimed_by == ADMIN.sub
     assert view.created_at == "2026-11-23T09:00:03+00:00"
     assert view.updated_at > view.created_at
+    journey = BASELINE["journeys"]["alice"]
+    assert view.queued_at == next(e.at for e in journey if e.detail_type == ev.DRINK_CHOSEN)
+    assert view.ready_at == next(e.at for e in journey if e.detail_type == ev.ORDER_COMPLETED)
+    assert view.created_at < view.queued_at < view.ready_at
     assert view.event_count == len(BASELINE["journeys"]["alice"])
 
 
@@ -186,6 +190,8 @@ def test_a_cancelled_and_a_timed_out_order_keep_their_reasons():
     bob, carol = BASELINE["views"]["bob"], BASELINE["views"]["carol"]
     assert (bob.state, bob.reason, bob.number) == (OrderState.CANCELLED, "Cancelled by the customer", None)
     assert (carol.state, carol.reason) == (OrderState.TIMED_OUT, "You did not choose a drink in time")
+    for never_ready in (bob, carol):
+        assert (never_ready.queued_at, never_ready.ready_at) == (None, None)
 
 
 def test_the_journey_is_every_event_of_the_order_oldest_first():
@@ -251,6 +257,109 @@ def test_duplicates_interleaved_anywhere_converge_on_the_same_view(data):
     assert snapshot(project(deliveries)) == BASELINE
 
 
+# ----- a queued order always has its number ----------------------------------------------------------
+
+
+def assert_numbered_if_queued(view: OrderView | None) -> None:
+    if view is not None and view.state in NUMBERED_STATES:
+        assert view.number is not None, view
+
+
+@settings(max_examples=80, deadline=None)
+@given(order=st.permutations(EVENTS), duplicates=st.lists(st.sampled_from(EVENTS), max_size=12))
+def test_no_delivery_order_ever_shows_a_queued_order_without_its_number(order, duplicates):
+    """What a client can read at any moment: the stored view after each delivery."""
+    store = InMemoryReadModel()
+    projection = ProjectionService(store)
+    for detail_type, event_detail in list(order) + duplicates:
+        projection.on_event(detail_type, json.loads(json.dumps(event_detail)))
+        for order_id in IDS.values():
+            assert_numbered_if_queued(store.get_view(order_id))
+
+
+def journey_entries(order_id: str) -> list[JourneyEntry]:
+    entries = [entry_from_event(t, d) for t, d in EVENTS if d.get("orderId") == order_id]
+    return [e for e in entries if e is not None]
+
+
+ALICE_ENTRIES = journey_entries(IDS["alice"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(ALICE_ENTRIES), max_size=2 * len(ALICE_ENTRIES)))
+def test_any_part_of_a_journey_folds_into_a_numbered_queued_order_or_a_waiting_one(entries):
+    """The fold itself, over any subset of an order's events in any order with duplicates."""
+    view = fold(IDS["alice"], entries)
+
+    assert_numbered_if_queued(view)
+    if any(e.detail_type == ev.DRINK_CHOSEN for e in entries):
+        assert view.drink == "Cappuccino"
+        assert view.queued_at is not None
+    assert (view.ready_at is not None) == (view.state is OrderState.COMPLETED)
+
+
+def test_a_chosen_drink_waits_for_its_number_before_it_is_queued():
+    store = InMemoryReadModel()
+    projection = ProjectionService(store)
+    projection.on_event(ev.NEW_ORDER, detail("o1", "k1", "2026-11-23T09:00:01+00:00", createdAt="2026-11-23T09:00:01"))
+    projection.on_event(
+        ev.DRINK_CHOSEN, detail("o1", "k2", "2026-11-23T09:00:02+00:00", drink="Latte", modifiers={"Milk": "Oat"})
+    )
+
+    chosen = store.get_view("o1")
+    assert chosen is not None
+    assert (chosen.state, chosen.number, chosen.drink) == (OrderState.WAITING_FOR_DRINK, None, "Latte")
+    assert chosen.queued_at == "2026-11-23T09:00:02+00:00"
+
+    projection.on_event(ev.PROCESSOR_WAITING_COMPLETION, detail("o1", "k3", "2026-11-23T09:00:03+00:00", number=7))
+    numbered = store.get_view("o1")
+    assert numbered is not None
+    assert (numbered.state, numbered.number, numbered.drink) == (OrderState.QUEUED, 7, "Latte")
+    assert numbered.queued_at == "2026-11-23T09:00:02+00:00"  # when the drink was chosen, not numbered
+
+
+def test_a_number_arriving_before_the_drink_choice_still_queues_the_order():
+    store = InMemoryReadModel()
+    projection = ProjectionService(store)
+    projection.on_event(
+        ev.MANAGER_WAITING_COMPLETION,
+        detail("o1", "k3", "2026-11-23T09:00:03+00:00", number=7, drink="Latte", modifiers={"Milk": "Oat"}),
+    )
+
+    view = store.get_view("o1")
+    assert view is not None
+    assert (view.state, view.number, view.drink, view.modifiers) == (OrderState.QUEUED, 7, "Latte", {"Milk": "Oat"})
+    assert view.queued_at is None  # the choice's own event has not arrived yet
+
+
+def test_any_order_manager_event_with_a_number_numbers_the_view():
+    store = InMemoryReadModel()
+    projection = ProjectionService(store)
+    projection.on_event(ev.DRINK_CHOSEN, detail("o1", "k2", "2026-11-23T09:00:02+00:00", drink="Latte"))
+    # The claim is delivered before either WaitingCompletion event.
+    projection.on_event(ev.MAKE_ORDER, detail("o1", "k5", "2026-11-23T09:00:05+00:00", number=7, claimedBy="b"))
+
+    view = store.get_view("o1")
+    assert view is not None
+    assert (view.state, view.number, view.claimed_by) == (OrderState.IN_PRODUCTION, 7, "b")
+
+
+def test_ready_at_is_the_completion_and_only_on_completed_orders():
+    store = InMemoryReadModel()
+    projection = ProjectionService(store)
+    projection.on_event(ev.DRINK_CHOSEN, detail("o1", "k2", "2026-11-23T09:00:02+00:00", drink="Latte"))
+    projection.on_event(ev.ORDER_TIMED_OUT, detail("o1", "k3", "2026-11-23T09:00:03+00:00", reason="late"))
+    # A completion stamped after the timeout does not make a timed-out order ready.
+    projection.on_event(ev.ORDER_COMPLETED, detail("o1", "k4", "2026-11-23T09:00:04+00:00", number=7))
+    projection.on_event(ev.DRINK_CHOSEN, detail("o2", "k2", "2026-11-23T09:00:02+00:00", drink="Latte"))
+    projection.on_event(ev.ORDER_COMPLETED, detail("o2", "k4", "2026-11-23T09:00:04+00:00", number=8))
+
+    timed_out, completed = store.get_view("o1"), store.get_view("o2")
+    assert timed_out is not None and completed is not None
+    assert (timed_out.state, timed_out.ready_at) == (OrderState.TIMED_OUT, None)
+    assert (completed.state, completed.ready_at) == (OrderState.COMPLETED, "2026-11-23T09:00:04+00:00")
+
+
 # ----- hand-built edge cases ------------------------------------------------------------------------
 
 
@@ -299,10 +408,11 @@ def test_a_view_waits_for_the_events_that_say_whose_order_it_is():
         order_id="o1",
         shop_id=SHOP,
         user_id=ALICE.sub,
-        state=OrderState.QUEUED,
+        state=OrderState.WAITING_FOR_DRINK,  # chosen, but not numbered yet
         drink="Espresso",
         created_at="2026-11-23T09:00:01",
         updated_at="2026-11-23T09:00:02+00:00",
+        queued_at="2026-11-23T09:00:02+00:00",
         event_count=2,
     )
 
