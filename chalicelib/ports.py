@@ -93,8 +93,25 @@ class ReadModelStore(Protocol):
     def get_view(self, order_id: str) -> OrderView | None: ...
 
     def shop_orders(
-        self, shop_id: str, states: Sequence[OrderState] | None, first: int, after: str | None
-    ) -> tuple[list[OrderView], str | None]: ...
+        self,
+        shop_id: str,
+        states: Sequence[OrderState] | None,
+        first: int,
+        after: str | None,
+        newest_first: bool = False,
+    ) -> tuple[list[OrderView], str | None]:
+        """A page of the shop's orders by (createdAt, orderId), oldest first unless `newest_first`.
+
+        Returns the page and the cursor of its last view, or None when nothing follows.
+        """
+
+    def shop_orders_placed_on(
+        self, shop_id: str, day: str, states: Sequence[OrderState] | None = None
+    ) -> list[OrderView]:
+        """Every order of the shop placed on `day` (YYYY-MM-DD, the date of createdAt), oldest first.
+
+        Reads that day's orders only, never the shop's whole history.
+        """
 
     def user_orders(self, user_id: str, first: int, after: str | None) -> tuple[list[OrderView], str | None]: ...
 

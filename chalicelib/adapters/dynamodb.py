@@ -73,6 +73,10 @@ def journey_sk(entry: JourneyEntry) -> str:
     return f"EVENT#{entry.idempotency_key}"
 
 
+def shop_listing_pk(shop_id: str) -> str:
+    return f"{shop_pk(shop_id)}#ORDERS"
+
+
 def listing_sk(created_at: str, order_id: str) -> str:
     return f"{created_at}#{order_id}"
 
@@ -506,6 +510,10 @@ def _entry_from_json(data: dict[str, Any]) -> JourneyEntry:
     )
 
 
+def _state_filter(states: Sequence[OrderState] | None) -> Any:
+    return OrderViewItem.state.is_in(*[s.value for s in states]) if states else None
+
+
 def _view_to_json(view: OrderView) -> dict[str, Any]:
     return {
         "orderId": view.order_id,
@@ -566,7 +574,7 @@ class DynamoDBReadModel:
             VIEW_SK,
             view=_view_to_json(view),
             event_count=view.event_count,
-            gsi1pk=f"{shop_pk(view.shop_id)}#ORDERS",
+            gsi1pk=shop_listing_pk(view.shop_id),
             gsi1sk=sk,
             gsi2pk=f"{user_pk(view.user_id)}#ORDERS",
             gsi2sk=sk,
@@ -589,16 +597,36 @@ class DynamoDBReadModel:
             return None
 
     def shop_orders(
-        self, shop_id: str, states: Sequence[OrderState] | None, first: int, after: str | None
+        self,
+        shop_id: str,
+        states: Sequence[OrderState] | None,
+        first: int,
+        after: str | None,
+        newest_first: bool = False,
     ) -> tuple[list[OrderView], str | None]:
         range_condition = None
         if after is not None:
-            range_condition = OrderViewItem.gsi1sk > listing_sk(*decode_cursor(after))
-        state_filter = OrderViewItem.state.is_in(*[s.value for s in states]) if states else None
+            position = listing_sk(*decode_cursor(after))
+            range_condition = OrderViewItem.gsi1sk < position if newest_first else OrderViewItem.gsi1sk > position
         items = OrderViewItem.shop_orders.query(
-            f"{shop_pk(shop_id)}#ORDERS", range_condition, filter_condition=state_filter, scan_index_forward=True
+            shop_listing_pk(shop_id),
+            range_condition,
+            filter_condition=_state_filter(states),
+            scan_index_forward=not newest_first,
         )
         return self._take(items, first)
+
+    def shop_orders_placed_on(
+        self, shop_id: str, day: str, states: Sequence[OrderState] | None = None
+    ) -> list[OrderView]:
+        # The listing's sort key begins with createdAt, so one day is one key range of the index.
+        items = OrderViewItem.shop_orders.query(
+            shop_listing_pk(shop_id),
+            OrderViewItem.gsi1sk.startswith(f"{day}T"),
+            filter_condition=_state_filter(states),
+            scan_index_forward=True,
+        )
+        return [_view_from_json(item.view) for item in items]
 
     def user_orders(self, user_id: str, first: int, after: str | None) -> tuple[list[OrderView], str | None]:
         range_condition = None

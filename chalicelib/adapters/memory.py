@@ -231,14 +231,29 @@ class InMemoryReadModel:
     def get_view(self, order_id: str) -> OrderView | None:
         return self._views.get(order_id)
 
-    def shop_orders(
-        self, shop_id: str, states: Sequence[OrderState] | None, first: int, after: str | None
-    ) -> tuple[list[OrderView], str | None]:
-        views = sorted(
+    def _shop_views(self, shop_id: str, states: Sequence[OrderState] | None) -> list[OrderView]:
+        return sorted(
             (v for v in self._views.values() if v.shop_id == shop_id and (not states or v.state in states)),
             key=lambda v: (v.created_at, v.order_id),
         )
-        return page(views, first, after, reverse=False)
+
+    def shop_orders(
+        self,
+        shop_id: str,
+        states: Sequence[OrderState] | None,
+        first: int,
+        after: str | None,
+        newest_first: bool = False,
+    ) -> tuple[list[OrderView], str | None]:
+        views = self._shop_views(shop_id, states)
+        if newest_first:
+            views.reverse()
+        return page(views, first, after, reverse=newest_first)
+
+    def shop_orders_placed_on(
+        self, shop_id: str, day: str, states: Sequence[OrderState] | None = None
+    ) -> list[OrderView]:
+        return [v for v in self._shop_views(shop_id, states) if v.created_at.startswith(f"{day}T")]
 
     def user_orders(self, user_id: str, first: int, after: str | None) -> tuple[list[OrderView], str | None]:
         views = sorted(

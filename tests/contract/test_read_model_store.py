@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import pytest
+
+from chalicelib.adapters import dynamodb
 from chalicelib.domain.journey import JourneyEntry, OrderView
 from chalicelib.domain.order import OrderState
 from chalicelib.domain.shop import DEFAULT_SETTINGS, Drink, Modifier, Shop
@@ -258,6 +263,102 @@ def test_a_page_cursor_continues_after_its_last_item(read_model: Any) -> None:
     assert [v.order_id for v in page2] == ["o-2", "o-3"]
     assert page2_again == page2
     assert cursor2 is not None
+
+
+def test_shop_orders_newest_first_pages_cover_every_item_exactly_once(read_model: Any) -> None:
+    states = [OrderState.COMPLETED, OrderState.QUEUED, OrderState.COMPLETED]
+    for n in range(12):
+        read_model.put_view_if_newer(view(f"o-{n:02d}", at(n // 2), states[n % 3]))  # pairs share a timestamp
+    read_model.put_view_if_newer(view("o-x", at(30), OrderState.COMPLETED, shop_id="bar-2"))
+    newest = sorted((f"o-{n:02d}" for n in range(12)), key=lambda oid: (at(int(oid[2:]) // 2), oid), reverse=True)
+    completed = [oid for oid in newest if states[int(oid[2:]) % 3] is OrderState.COMPLETED]
+
+    for first in (1, 3, 5, 12, 20):
+        pages = all_pages(lambda f, after: read_model.shop_orders(SHOP, None, f, after, newest_first=True), first)
+        assert [oid for p in pages for oid in p] == newest, first
+        assert all(len(p) == first for p in pages[:-1])
+    pages = all_pages(
+        lambda f, after: read_model.shop_orders(SHOP, [OrderState.COMPLETED], f, after, newest_first=True), 3
+    )
+    assert pages == [completed[0:3], completed[3:6], completed[6:8]]
+
+
+def test_a_newest_first_cursor_continues_before_its_last_item(read_model: Any) -> None:
+    for n in range(5):
+        read_model.put_view_if_newer(view(f"o-{n}", at(n)))
+
+    page1, cursor = read_model.shop_orders(SHOP, None, 2, None, newest_first=True)
+    page2, _ = read_model.shop_orders(SHOP, None, 2, cursor, newest_first=True)
+    # An order placed since does not shift the next page.
+    read_model.put_view_if_newer(view("o-new", at(9)))
+    page2_again, _ = read_model.shop_orders(SHOP, None, 2, cursor, newest_first=True)
+
+    assert [v.order_id for v in page1] == ["o-4", "o-3"]
+    assert [v.order_id for v in page2] == ["o-2", "o-1"]
+    assert page2_again == page2
+
+
+DAY = "2026-11-23"
+
+
+def placed_around_one_day(read_model: Any) -> list[OrderView]:
+    """Orders of SHOP either side of midnight on DAY (and one of another shop); returns those of DAY."""
+    on_day = [
+        view("o-first", f"{DAY}T00:00:00+00:00", OrderState.COMPLETED),
+        view("o-noon", f"{DAY}T12:00:00.250000+00:00", OrderState.QUEUED),
+        view("o-last", f"{DAY}T23:59:59.999999+00:00", OrderState.COMPLETED),
+    ]
+    others = [
+        view("o-before", "2026-11-22T23:59:59.999999+00:00", OrderState.COMPLETED),
+        view("o-after", "2026-11-24T00:00:00+00:00", OrderState.COMPLETED),
+        view("o-elsewhere", f"{DAY}T12:00:00+00:00", OrderState.COMPLETED, shop_id="bar-2"),
+    ]
+    for v in [*others, *reversed(on_day)]:
+        read_model.put_view_if_newer(v)
+    return on_day
+
+
+def test_shop_orders_placed_on_a_day_oldest_first(read_model: Any) -> None:
+    on_day = placed_around_one_day(read_model)
+
+    assert read_model.shop_orders_placed_on(SHOP, DAY) == on_day
+    assert [v.order_id for v in read_model.shop_orders_placed_on(SHOP, DAY, [OrderState.COMPLETED])] == [
+        "o-first",
+        "o-last",
+    ]
+    assert read_model.shop_orders_placed_on(SHOP, DAY, [OrderState.CANCELLED]) == []
+    assert [v.order_id for v in read_model.shop_orders_placed_on(SHOP, "2026-11-24")] == ["o-after"]
+    assert read_model.shop_orders_placed_on(SHOP, "2026-11-25") == []
+    assert read_model.shop_orders_placed_on("bar-empty", DAY) == []
+
+
+@contextmanager
+def scanned_counts() -> Iterator[list[int]]:
+    """The ScannedCount of every DynamoDB Query the models send meanwhile (items read, before filtering)."""
+    counts: list[int] = []
+    events = dynamodb.OrderViewItem._get_connection().connection.client.meta.events
+
+    def record(parsed: dict[str, Any], **_: Any) -> None:
+        counts.append(int(parsed["ScannedCount"]))
+
+    events.register("after-call.dynamodb.Query", record)
+    try:
+        yield counts
+    finally:
+        events.unregister("after-call.dynamodb.Query", record)
+
+
+def test_a_days_orders_are_read_from_that_days_key_range_only(stores: Any) -> None:
+    if stores.kind != "dynamodb":
+        pytest.skip("the read cost of a DynamoDB query; the fake has none")
+    on_day = placed_around_one_day(stores.read_model)
+
+    with scanned_counts() as counts:
+        listed = stores.read_model.shop_orders_placed_on(SHOP, DAY, [OrderState.COMPLETED])
+
+    assert len(listed) == 2
+    # The queued order of the day is read (then filtered); the other days' orders are not read at all.
+    assert counts == [len(on_day)]
 
 
 # ----- shop view --------------------------------------------------------------------------------------
