@@ -47,12 +47,16 @@ class LocalIdentityProvider:
         data: dict[str, Any] = json.loads(self.jwks_path.read_text())
         return data
 
-    def issue(self, username: str, admin: bool = False, ttl_seconds: int = 12 * 3600) -> str:
+    def sign(self, claims: dict[str, Any]) -> str:
+        """An RS256 JWT of `claims`, with this data directory's key (its `kid` in the header)."""
         if not self.private_key_path.exists():
             raise FileNotFoundError(
                 f"no signing key in {self._dir}; run 'serverlesspresso up' with this --data-dir first"
             )
         kid = self.jwks()["keys"][0]["kid"]
+        return jwt.encode(claims, self.private_key_path.read_bytes(), algorithm="RS256", headers={"kid": kid})
+
+    def issue(self, username: str, admin: bool = False, ttl_seconds: int = 12 * 3600) -> str:
         now = int(time.time())
         claims = {
             "sub": subject_of(username),
@@ -64,7 +68,7 @@ class LocalIdentityProvider:
             "iat": now,
             "exp": now + ttl_seconds,
         }
-        return jwt.encode(claims, self.private_key_path.read_bytes(), algorithm="RS256", headers={"kid": kid})
+        return self.sign(claims)
 
 
 def subject_of(username: str) -> str:
