@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from chalicelib.domain.errors import AlreadyClaimed, Forbidden, InvalidState
 
@@ -32,6 +33,14 @@ CANCELLABLE_STATES = frozenset({OrderState.WAITING_FOR_DRINK, OrderState.QUEUED,
 OUTCOME_DRINK_CHOSEN = "DRINK_CHOSEN"
 OUTCOME_COMPLETED = "COMPLETED"
 OUTCOME_CANCELLED = "CANCELLED"
+
+
+def order_day(placed_at: datetime) -> str:
+    """The day an order counts on (daily limit, shop stats): the date its createdAt begins with.
+
+    The system clock is UTC, so this is the UTC date.
+    """
+    return placed_at.date().isoformat()
 
 
 @dataclass(frozen=True)

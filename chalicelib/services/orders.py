@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib.domain import events as ev
 from chalicelib.domain.codes import parse_code, window_id_at
 from chalicelib.domain.errors import ConcurrentUpdate, InvalidCode, NotFound, StoreClosed, ValidationError
-from chalicelib.domain.order import Actor, Order
+from chalicelib.domain.order import Actor, Order, order_day
 from chalicelib.ports import (
     Clock,
     CodeWindowRepository,
@@ -92,7 +92,7 @@ class OrderService:
                 order=replace(order, outbox=(new_order.to_json(),)),
                 window=window,
                 code=code,
-                day=now.date().isoformat(),
+                day=order_day(now),
                 daily_limit=None if actor.is_admin else shop.setting("maxOrdersPerCustomerPerDay"),
             )
         )
