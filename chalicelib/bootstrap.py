@@ -73,7 +73,7 @@ def build(settings: Settings) -> Services:
     publisher = EventBridgePublisher(boto3.client("events", region_name=settings.region), settings.event_bus_name)
     workflow = StepFunctionsWorkflow(boto3.client("stepfunctions", region_name=settings.region))
     clock = SystemClock()
-    queries = QueryService(read_model)
+    queries = QueryService(read_model, clock)
     live = LiveUpdatesService(build_live_publisher(settings), queries, clock)
     return Services(
         shops=ShopService(shops, windows, publisher, clock, settings.order_app_url),

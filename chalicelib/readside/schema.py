@@ -1,22 +1,50 @@
-"""The GraphQL schema: public shop and board reads, owner/admin order reads with their journeys."""
+"""The GraphQL schema: public shop and board reads, owner/admin order reads with their journeys, admin stats."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 import strawberry
+from strawberry import relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from chalicelib.domain.journey import OrderView
 from chalicelib.domain.order import OrderState as DomainOrderState
 from chalicelib.domain.shop import Shop as DomainShop
-from chalicelib.services.queries import QueryService
+from chalicelib.domain.stats import ShopStats as DomainShopStats
+from chalicelib.services.queries import OrderPage, QueryService
 
-# The domain's enum, exposed as is: one list of states, not two to keep in step.
-strawberry.enum(
-    DomainOrderState, name="OrderState", description="Where an order is in its lifecycle; the last four are final."
-)
+# What each state means to a client; every state must have one (a missing key fails at import).
+STATE_MEANINGS: Mapping[DomainOrderState, str] = {
+    DomainOrderState.WAITING_FOR_DRINK: (
+        "The customer is choosing, or has chosen (`drink` and `queuedAt` are set) and the order is being "
+        "numbered. No `number` yet, so the board does not show it."
+    ),
+    DomainOrderState.QUEUED: "Numbered (`number` is set) and waiting for a barista.",
+    DomainOrderState.IN_PRODUCTION: "A barista (`claimedBy`) is making it; `number` is set.",
+    DomainOrderState.COMPLETED: "Final: ready for pickup since `readyAt`.",
+    DomainOrderState.CANCELLED: "Final: cancelled by the customer or a barista (`reason`).",
+    DomainOrderState.TIMED_OUT: "Final: the customer did not choose, or the baristas did not finish, in time.",
+    DomainOrderState.REJECTED: "Final: the shop could not take it, closed or queue full (`reason`).",
+}
+
+
+def _expose_order_states() -> None:
+    # The domain's enum, exposed as is: one list of states, not two to keep in step. Strawberry takes
+    # value descriptions only from strawberry.enum_value members, which the pure domain must not use,
+    # so they are set on its definition here.
+    strawberry.enum(
+        DomainOrderState,
+        name="OrderState",
+        description="Where an order is in its lifecycle. QUEUED and IN_PRODUCTION always come with a number.",
+    )
+    for value in DomainOrderState.__strawberry_definition__.values:  # type: ignore[attr-defined]
+        value.description = STATE_MEANINGS[DomainOrderState(value.value)]
+
+
+_expose_order_states()
 
 
 @strawberry.type
@@ -85,18 +113,29 @@ class JourneyEvent:
     detail: JSON
 
 
-@strawberry.type
+@strawberry.type(description="One customer's drink at one shop, as the read side sees it.")
 class Order:
-    id: strawberry.ID
-    shop_id: str
-    number: int | None
+    id: strawberry.ID = strawberry.field(description="The order id the REST API uses.")
+    shop_id: strawberry.ID
+    number: int | None = strawberry.field(
+        description="The pickup number, once the workflow has numbered the order: always set when QUEUED, "
+        "IN_PRODUCTION or COMPLETED."
+    )
     state: DomainOrderState
-    drink: str | None
+    drink: str | None = strawberry.field(description="Set as soon as the customer has chosen.")
     modifiers: JSON
-    created_at: str
-    updated_at: str
-    claimed_by: str | None
-    reason: str | None
+    created_at: str = strawberry.field(description="When the order was placed (ISO 8601, UTC).")
+    updated_at: str = strawberry.field(description="When its latest event happened (ISO 8601, UTC).")
+    queued_at: str | None = strawberry.field(
+        description="When the customer chose the drink (ISO 8601, UTC); null before."
+    )
+    ready_at: str | None = strawberry.field(
+        description="When a barista completed the order (ISO 8601, UTC); null unless COMPLETED."
+    )
+    claimed_by: strawberry.ID | None = strawberry.field(
+        description="The barista (token subject) making or who made the drink."
+    )
+    reason: str | None = strawberry.field(description="Why it was cancelled, timed out or rejected.")
 
     @strawberry.field(description="Every event of this order, oldest first.")
     def journey(self, info: Info[Any, None]) -> list[JourneyEvent]:
@@ -110,43 +149,72 @@ class Order:
     def from_view(cls, view: OrderView) -> Order:
         return cls(
             id=strawberry.ID(view.order_id),
-            shop_id=view.shop_id,
+            shop_id=strawberry.ID(view.shop_id),
             number=view.number,
             state=view.state,
             drink=view.drink,
             modifiers=cast(JSON, dict(view.modifiers)),
             created_at=view.created_at,
             updated_at=view.updated_at,
-            claimed_by=view.claimed_by,
+            queued_at=view.queued_at,
+            ready_at=view.ready_at,
+            claimed_by=strawberry.ID(view.claimed_by) if view.claimed_by is not None else None,
             reason=view.reason,
         )
 
 
-@strawberry.type
-class PageInfo:
-    end_cursor: str | None
-    has_next_page: bool
-
-
-@strawberry.type
-class OrderConnection:
+# Strawberry's Relay types, without Relay's Node interface: order ids stay the plain ids of the REST
+# API rather than global ids. NodeType is bound to Node for type checkers only.
+@strawberry.type(description="A page of orders (Relay connection); `nodes` is `edges.node` without the cursors.")
+class OrderConnection(relay.Connection[Order]):  # type: ignore[type-var]
     nodes: list[Order]
-    page_info: PageInfo
 
     @classmethod
-    def of(cls, views: list[OrderView], cursor: str | None) -> OrderConnection:
+    def of(cls, page: OrderPage) -> OrderConnection:
+        orders = [Order.from_view(v) for v in page.views]
+        edges = [
+            relay.Edge(cursor=cursor, node=order)  # type: ignore[type-var]
+            for cursor, order in zip(page.cursors, orders, strict=True)
+        ]
         return cls(
-            nodes=[Order.from_view(v) for v in views],
-            page_info=PageInfo(end_cursor=cursor, has_next_page=cursor is not None),
+            nodes=orders,
+            edges=edges,
+            page_info=relay.PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
         )
 
 
 @strawberry.type(description="What the big screen shows: order numbers only, no personal data.")
 class Board:
-    shop_id: str
+    shop_id: strawberry.ID
     waiting: list[int]
     in_production: list[int]
     ready: list[int]
+
+
+@strawberry.type(description="A shop's day so far, from the orders placed that day.")
+class ShopStats:
+    shop_id: strawberry.ID
+    day: str = strawberry.field(
+        description="The UTC date (YYYY-MM-DD): today, the day the per-customer daily limit counts."
+    )
+    drinks_made: int = strawberry.field(description="Orders placed that day and COMPLETED.")
+    average_wait_seconds: float | None = strawberry.field(
+        description="Mean of readyAt - queuedAt over those orders; null when none was made."
+    )
+
+    @classmethod
+    def from_domain(cls, stats: DomainShopStats) -> ShopStats:
+        return cls(
+            shop_id=strawberry.ID(stats.shop_id),
+            day=stats.day,
+            drinks_made=stats.drinks_made,
+            average_wait_seconds=stats.average_wait_seconds,
+        )
 
 
 @strawberry.type
@@ -163,28 +231,39 @@ class Query:
 
     @strawberry.field(description="The signed-in customer's orders, newest first.")
     def my_orders(self, info: Info[Any, None], first: int = 20, after: str | None = None) -> OrderConnection:
-        views, cursor = info.context["queries"].my_orders(info.context["actor"], first, after)
-        return OrderConnection.of(views, cursor)
+        return OrderConnection.of(info.context["queries"].my_orders(info.context["actor"], first, after))
 
-    @strawberry.field(description="Admin: a shop's orders, oldest first, optionally only some states.")
+    @strawberry.field(
+        description="Admin: a shop's orders by when they were placed, oldest first unless newestFirst, "
+        "optionally only some states."
+    )
     def orders(
         self,
         info: Info[Any, None],
-        shop_id: str,
+        shop_id: strawberry.ID,
         states: list[DomainOrderState] | None = None,
         first: int = 20,
         after: str | None = None,
+        newest_first: bool = False,
     ) -> OrderConnection:
-        domain_states = list(states) if states else None
-        views, cursor = info.context["queries"].orders(info.context["actor"], shop_id, domain_states, first, after)
-        return OrderConnection.of(views, cursor)
+        page = info.context["queries"].orders(
+            info.context["actor"], str(shop_id), list(states) if states else None, first, after, newest_first
+        )
+        return OrderConnection.of(page)
 
     @strawberry.field(description="Public: order numbers waiting, in production and ready at a shop.")
-    def board(self, info: Info[Any, None], shop_id: str) -> Board:
-        board = info.context["queries"].board(shop_id)
+    def board(self, info: Info[Any, None], shop_id: strawberry.ID) -> Board:
+        board = info.context["queries"].board(str(shop_id))
         return Board(
-            shop_id=board.shop_id, waiting=board.waiting, in_production=board.in_production, ready=board.ready
+            shop_id=strawberry.ID(board.shop_id),
+            waiting=board.waiting,
+            in_production=board.in_production,
+            ready=board.ready,
         )
+
+    @strawberry.field(description="Admin: today's drinks made and average wait at a shop.")
+    def shop_stats(self, info: Info[Any, None], shop_id: strawberry.ID) -> ShopStats:
+        return ShopStats.from_domain(info.context["queries"].shop_stats(info.context["actor"], str(shop_id)))
 
 
 schema = strawberry.Schema(query=Query)

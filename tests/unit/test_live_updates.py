@@ -44,7 +44,7 @@ class World:
         self.shops = ShopService(shops, windows, self.bus, self.clock, "http://x/order")
         store = InMemoryReadModel()
         self.live_out = RecordingLivePublisher()
-        self.live = LiveUpdatesService(self.live_out, QueryService(store), self.clock)
+        self.live = LiveUpdatesService(self.live_out, QueryService(store, self.clock), self.clock)
         self.projection = ProjectionService(store, listener=self.live)
         self.delivered = 0
 
@@ -142,6 +142,23 @@ def test_the_board_gets_numbers_only_and_a_retained_snapshot(world: World) -> No
     world.deliver()
     assert world.live_out.retained[board_topic(SHOP)].payload["detail"]["ready"] == [1]
     assert "userId" not in json.dumps([m.payload for m in world.live_out.on(board_topic(SHOP))])
+
+
+def test_the_retained_board_shows_a_chosen_drink_only_once_it_is_numbered(world: World) -> None:
+    order = world.orders.place(ALICE, SHOP, {"code": world.shops.current_code(ADMIN, SHOP)["code"]})
+    world.workflow.waiting.add("t")
+    world.orders.on_workflow_started({"orderId": order.order_id, "taskToken": "t"})
+    world.orders.choose_drink(ALICE, order.order_id, {"drink": "Espresso"})
+    world.deliver()
+    board = world.live_out.retained[board_topic(SHOP)].payload["detail"]
+    assert (board["waiting"], board["inProduction"], board["ready"]) == ([], [], [])
+    assert world.live.republish_present_state() == 1
+    assert world.live_out.retained[board_topic(SHOP)].payload["detail"]["waiting"] == []
+
+    world.workflow.waiting.add("b")
+    world.orders.on_waiting_completion({"orderId": order.order_id, "taskToken": "b", "number": 1})
+    world.deliver()
+    assert world.live_out.retained[board_topic(SHOP)].payload["detail"]["waiting"] == [1]
 
 
 def test_present_state_of_every_shop_can_be_republished(world: World) -> None:

@@ -1,15 +1,19 @@
-"""QueryService over the in-memory read model: who may read what, pagination, and the public board."""
+"""QueryService over the in-memory read model: who may read what, pagination, the public board and shop stats."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 
-from chalicelib.adapters.memory import InMemoryReadModel
+from chalicelib.adapters.memory import FixedClock, InMemoryReadModel
 from chalicelib.domain.errors import Forbidden, NotFound, Unauthorized, ValidationError
 from chalicelib.domain.journey import JourneyEntry, OrderView
 from chalicelib.domain.order import Actor, OrderState
 from chalicelib.domain.shop import Shop
-from chalicelib.services.queries import MAX_PAGE, QueryService
+from chalicelib.services.queries import MAX_PAGE, OrderPage, QueryService
 
 SHOP = "main"
 ADMIN = Actor(sub="barista-1", username="anna", is_admin=True)
@@ -29,6 +33,9 @@ def view(
     number: int | None = None,
     shop: str = SHOP,
     updated_minute: int | None = None,
+    created_at: str | None = None,
+    queued_at: str | None = None,
+    ready_at: str | None = None,
 ) -> OrderView:
     return OrderView(
         order_id=f"order-{n:04d}",
@@ -36,19 +43,23 @@ def view(
         user_id=user.sub,
         state=state,
         number=number,
-        created_at=at(n),
+        created_at=created_at or at(n),
         updated_at=at(updated_minute if updated_minute is not None else n),
+        queued_at=queued_at,
+        ready_at=ready_at,
         event_count=1,
     )
 
 
-def given(*views: OrderView, shop: bool = True) -> tuple[InMemoryReadModel, QueryService]:
+def given(
+    *views: OrderView, shop: bool = True, clock: FixedClock | None = None
+) -> tuple[InMemoryReadModel, QueryService]:
     store = InMemoryReadModel()
     if shop:
         store.put_shop_if_newer(Shop(shop_id=SHOP, name="Main Bar", version=1))
     for v in views:
         store.put_view_if_newer(v)
-    return store, QueryService(store)
+    return store, QueryService(store, clock or FixedClock())
 
 
 def walk(fetch, first: int) -> list[list[str]]:
@@ -56,10 +67,12 @@ def walk(fetch, first: int) -> list[list[str]]:
     pages: list[list[str]] = []
     after: str | None = None
     while True:
-        views, after = fetch(first, after)
-        pages.append([v.order_id for v in views])
-        if after is None:
+        page: OrderPage = fetch(first, after)
+        pages.append([v.order_id for v in page.views])
+        assert page.has_previous_page is (after is not None)
+        if not page.has_next_page:
             return pages
+        after = page.cursors[-1]
         assert len(pages) < 100, "the cursor never ran out"
 
 
@@ -138,7 +151,7 @@ def test_a_page_that_ends_exactly_at_the_last_order_has_no_cursor():
 
 def test_a_customer_without_orders_gets_an_empty_page():
     _, queries = given(view(1, user=BOB))
-    assert queries.my_orders(ALICE, 20, None) == ([], None)
+    assert queries.my_orders(ALICE, 20, None) == OrderPage([], has_next_page=False, has_previous_page=False)
 
 
 def test_my_orders_needs_a_signed_in_caller():
@@ -158,7 +171,7 @@ def test_page_sizes_are_bounded(first):
 
 def test_the_largest_page_is_allowed():
     _, queries = given(view(1))
-    assert len(queries.my_orders(ALICE, MAX_PAGE, None)[0]) == 1
+    assert len(queries.my_orders(ALICE, MAX_PAGE, None).views) == 1
 
 
 @pytest.mark.parametrize("cursor", ["not a cursor!", "bm9waXBl"])
@@ -200,8 +213,125 @@ def test_a_shops_orders_are_oldest_first_filtered_by_state_and_paged():
 
     assert every == [["order-0001", "order-0002"], ["order-0003", "order-0004"], ["order-0005"]]
     assert active == [["order-0001", "order-0002"], ["order-0004"]]
-    assert queries.orders(ADMIN, SHOP, [], 20, None)[0] == queries.orders(ADMIN, SHOP, None, 20, None)[0]
-    assert queries.orders(ADMIN, "nope", None, 20, None) == ([], None)
+    assert queries.orders(ADMIN, SHOP, [], 20, None).views == queries.orders(ADMIN, SHOP, None, 20, None).views
+    assert queries.orders(ADMIN, "nope", None, 20, None).views == []
+
+
+def test_a_shops_orders_newest_first_for_the_latest_ready_cards():
+    views = [view(n, state=OrderState.COMPLETED if n % 2 else OrderState.QUEUED, number=n) for n in range(1, 10)]
+    _, queries = given(*views)
+
+    latest = queries.orders(ADMIN, SHOP, [OrderState.COMPLETED], 2, None, newest_first=True)
+    every = walk(
+        lambda first, after: queries.orders(ADMIN, SHOP, [OrderState.COMPLETED], first, after, newest_first=True),
+        first=2,
+    )
+
+    assert [v.order_id for v in latest.views] == ["order-0009", "order-0007"]
+    assert every == [["order-0009", "order-0007"], ["order-0005", "order-0003"], ["order-0001"]]
+
+
+def test_each_order_of_a_page_has_a_cursor_that_continues_right_after_it():
+    _, queries = given(*[view(n) for n in range(1, 6)])
+
+    page = queries.orders(ADMIN, SHOP, None, 3, None)
+
+    assert (page.has_next_page, page.has_previous_page) == (True, False)
+    assert len(set(page.cursors)) == 3
+    for position, cursor in enumerate(page.cursors):
+        following = queries.orders(ADMIN, SHOP, None, 1, cursor).views
+        assert [v.order_id for v in following] == [f"order-{position + 2:04d}"]
+    last = queries.orders(ADMIN, SHOP, None, 3, page.cursors[-1])
+    assert (last.has_next_page, last.has_previous_page) == (False, True)
+
+
+# ----- shop stats -----------------------------------------------------------------------------------
+
+
+class OneDayOnly(InMemoryReadModel):
+    """A read model that refuses to list a shop's whole history, as stats must never need it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.days_read: list[tuple[str, str]] = []
+
+    def shop_orders(self, *args: Any, **kwargs: Any) -> tuple[list[OrderView], str | None]:
+        raise AssertionError("stats must read one day's orders, not page through the shop's history")
+
+    def shop_orders_placed_on(
+        self, shop_id: str, day: str, states: Sequence[OrderState] | None = None
+    ) -> list[OrderView]:
+        self.days_read.append((shop_id, day))
+        return super().shop_orders_placed_on(shop_id, day, states)
+
+
+def stats_of(*views: OrderView, now: datetime) -> tuple[OneDayOnly, QueryService]:
+    store = OneDayOnly()
+    store.put_shop_if_newer(Shop(shop_id=SHOP, name="Main Bar", version=1))
+    for v in views:
+        store.put_view_if_newer(v)
+    return store, QueryService(store, FixedClock(now))
+
+
+def test_stats_count_todays_completed_orders_and_their_average_wait():
+    today = "2026-11-23"
+    views = [
+        view(1, state=OrderState.COMPLETED, number=1, created_at=f"{today}T08:00:00+00:00",
+             queued_at=f"{today}T08:00:30+00:00", ready_at=f"{today}T08:02:30+00:00"),  # 120 s
+        view(2, state=OrderState.COMPLETED, number=2, created_at=f"{today}T08:05:00+00:00",
+             queued_at=f"{today}T08:05:10.500000+00:00", ready_at=f"{today}T08:06:10+00:00"),  # 59.5 s
+        view(3, state=OrderState.IN_PRODUCTION, number=3, created_at=f"{today}T08:10:00+00:00",
+             queued_at=f"{today}T08:10:05+00:00"),
+        view(4, state=OrderState.CANCELLED, created_at=f"{today}T08:11:00+00:00"),
+        view(5, state=OrderState.COMPLETED, number=9, created_at="2026-11-22T23:59:00+00:00",
+             queued_at="2026-11-22T23:59:10+00:00", ready_at=f"{today}T00:01:10+00:00"),  # yesterday's order
+        view(6, state=OrderState.COMPLETED, number=1, shop="elsewhere", created_at=f"{today}T08:00:00+00:00",
+             queued_at=f"{today}T08:00:00+00:00", ready_at=f"{today}T09:00:00+00:00"),
+    ]
+    store, queries = stats_of(*views, now=datetime(2026, 11, 23, 9, 30, tzinfo=UTC))
+
+    stats = queries.shop_stats(ADMIN, SHOP)
+
+    assert (stats.shop_id, stats.day, stats.drinks_made) == (SHOP, today, 2)
+    assert stats.average_wait_seconds == pytest.approx((120 + 59.5) / 2)
+    assert store.days_read == [(SHOP, today)]
+
+
+def test_stats_before_the_first_drink_of_the_day_have_no_average():
+    views = [view(1, state=OrderState.QUEUED, number=1, created_at="2026-11-23T08:00:00+00:00")]
+    _, queries = stats_of(*views, now=datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+
+    stats = queries.shop_stats(ADMIN, SHOP)
+
+    assert (stats.drinks_made, stats.average_wait_seconds) == (0, None)
+
+
+def test_stats_follow_the_utc_day_of_the_clock():
+    views = [
+        view(1, state=OrderState.COMPLETED, number=1, created_at="2026-11-23T23:59:00+00:00",
+             queued_at="2026-11-23T23:59:00+00:00", ready_at="2026-11-24T00:00:30+00:00"),
+    ]
+    _, before_midnight = stats_of(*views, now=datetime(2026, 11, 23, 23, 59, 59, 999999, tzinfo=UTC))
+    _, after_midnight = stats_of(*views, now=datetime(2026, 11, 24, 0, 0, tzinfo=UTC))
+
+    assert (before_midnight.shop_stats(ADMIN, SHOP).day, before_midnight.shop_stats(ADMIN, SHOP).drinks_made) == (
+        "2026-11-23",
+        1,
+    )
+    assert (after_midnight.shop_stats(ADMIN, SHOP).day, after_midnight.shop_stats(ADMIN, SHOP).drinks_made) == (
+        "2026-11-24",
+        0,
+    )
+
+
+def test_only_admins_read_stats_of_a_shop_that_exists():
+    _, queries = stats_of(now=datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    with pytest.raises(Unauthorized):
+        queries.shop_stats(None, SHOP)
+    with pytest.raises(Forbidden):
+        queries.shop_stats(ALICE, SHOP)
+    with pytest.raises(NotFound):
+        queries.shop_stats(ADMIN, "nope")
 
 
 # ----- the board ------------------------------------------------------------------------------------
@@ -237,8 +367,8 @@ def test_the_board_shows_only_the_most_recent_ready_orders():
     views = [view(n, state=OrderState.COMPLETED, number=n, updated_minute=100 - n) for n in range(1, 16)]
     store, _ = given(*views)
 
-    assert QueryService(store).board(SHOP).ready == list(range(1, 11))
-    assert QueryService(store, board_ready_limit=3).board(SHOP).ready == [1, 2, 3]
+    assert QueryService(store, FixedClock()).board(SHOP).ready == list(range(1, 11))
+    assert QueryService(store, FixedClock(), board_ready_limit=3).board(SHOP).ready == [1, 2, 3]
 
 
 def test_the_board_reads_past_one_page_of_orders():
