@@ -1,9 +1,11 @@
-# The two commands of the README: `make run` (set up and run the shop) and `make test`.
+# The two commands of the README: `make run` (set up and run the shop, apps included) and `make test`.
 VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
+WEB_STAMP := web/node_modules/.installed
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck web web-check browser unit bench bench-ui screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,7 +13,26 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt -e .
 	touch $@
 
-run: $(STAMP)
+# The apps: exact versions from the committed lockfile, then a production build into web/dist.
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web: $(WEB_STAMP)
+	cd web && npm run build
+
+# Generated GraphQL types match the SDL and operations, the apps type-check, their unit tests pass.
+web-check: $(WEB_STAMP)
+	cd web && npm run check
+
+# Browser tests drive Debian's Chromium (never a downloaded browser).
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends chromium >/dev/null || \
+	    { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; }; \
+	  else echo "error: browser tests need $(CHROMIUM): run 'sudo apt-get install chromium'" >&2; exit 1; fi; }
+
+run: $(STAMP) web
 	$(VENV)/bin/serverlesspresso up $(ARGS)
 
 lint: $(STAMP)
@@ -20,11 +41,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy chalicelib serverlesspresso
 
-test: lint typecheck
+test: lint typecheck web-check web browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/journeys.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .serverlesspresso
+	rm -rf $(VENV) .serverlesspresso web/node_modules web/dist

@@ -1,0 +1,2 @@
+// Placeholder until the barista app lands.
+document.getElementById('app')!.textContent = 'barista app'

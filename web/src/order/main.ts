@@ -1,0 +1,2 @@
+// Placeholder until the order app lands.
+document.getElementById('app')!.textContent = 'order app'
