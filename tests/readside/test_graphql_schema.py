@@ -260,7 +260,7 @@ def test_an_admin_lists_a_shops_active_orders_page_by_page(store):
     second_page = ok(store, ADMIN, operation("orders"), shopId=SHOP, states=states, first=2, after=after)["orders"]
     assert [n["id"] for n in nodes(second_page)] == ["order-0005"]
     assert (second_page["pageInfo"]["hasNextPage"], second_page["pageInfo"]["hasPreviousPage"]) == (False, True)
-    # The last page's endCursor is where to poll from for orders placed since.
+    # The last page's endCursor is its last order's cursor: nothing follows it.
     polled = ok(store, ADMIN, operation("orders"), shopId=SHOP, states=states, after=end_cursor(second_page))
     assert polled["orders"]["edges"] == []
 
