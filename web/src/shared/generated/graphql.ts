@@ -62,7 +62,7 @@ export type ShopQueryVariables = Exact<{
 }>;
 
 
-export type ShopQuery = { shop: { id: string, name: string, open: boolean, menu: Array<{ name: string, available: boolean, modifiers: Array<{ name: string, options: Array<string> }> }>, settings: { drinksPerCode: number, codeIntervalSeconds: number, maxOrdersInQueue: number, maxOrdersPerCustomerPerDay: number, customerTimeoutSeconds: number, baristaTimeoutSeconds: number } } | null };
+export type ShopQuery = { shop: { id: string, name: string, open: boolean, version: number, menu: Array<{ name: string, available: boolean, modifiers: Array<{ name: string, options: Array<string> }> }>, settings: { drinksPerCode: number, codeIntervalSeconds: number, maxOrdersInQueue: number, maxOrdersPerCustomerPerDay: number, customerTimeoutSeconds: number, baristaTimeoutSeconds: number } } | null };
 
 export type ShopStatsQueryVariables = Exact<{
   shopId: string;
@@ -215,6 +215,7 @@ export const ShopDocument = new TypedDocumentString(`
     id
     name
     open
+    version
     menu {
       name
       available
