@@ -1,4 +1,4 @@
-"""The `serverlesspresso` command: run the shop locally, mint tokens, show the current QR code."""
+"""The `serverlesspresso` command: run the shop locally, mint tokens, show the QR code, manage admins and the outbox."""
 
 from __future__ import annotations
 
@@ -82,6 +82,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL: mqtt://host:port or ws://host:port/mqtt"
     )
     _data_dir_arg(watch)
+
+    admins = commands.add_parser(
+        "admins",
+        help="who is in the 'admin' group (baristas, the display), by phone number",
+        description="Manage the 'admin' group of the local user pool. A phone number can be added before it ever "
+        "signs in. As with Cognito, membership shows in tokens issued afterwards: the next sign-in, or the "
+        "app's next token refresh (within the hour).",
+    )
+    actions = admins.add_subparsers(dest="action", required=True)
+    for action, text in (("add", "put a phone number in the admin group"), ("remove", "take a phone number out of the admin group")):
+        sub = actions.add_parser(action, help=text, description=f"{text[0].upper()}{text[1:]}.")
+        sub.add_argument("phone", metavar="PHONE", help="phone number in E.164, e.g. +14155550123 (spaces allowed)")
+        _data_dir_arg(sub)
+    _data_dir_arg(actions.add_parser("list", help="list the admin group", description="List the admin group."))
+
+    outbox = commands.add_parser(
+        "outbox",
+        help="the sign-in codes 'sent' by SMS, oldest first",
+        description="Locally no SMS is sent: each sign-in code goes to this outbox (and to the log of 'up'). "
+        "Prints one line per code: phone number, code, when it was sent and until when it is valid.",
+    )
+    outbox.add_argument("--phone", help="only codes sent to this phone number (E.164, e.g. +14155550123)")
+    _data_dir_arg(outbox)
     return parser
 
 
@@ -98,7 +121,76 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "watch":
         return _watch(args)
+    if args.command == "admins":
+        return _admins(args)
+    if args.command == "outbox":
+        return _outbox(args)
     return _code(args)
+
+
+def _admins(args: argparse.Namespace) -> int:
+    import time
+
+    from serverlesspresso.signin.phone import InvalidPhoneNumber, parse_typed
+    from serverlesspresso.signin.service import AdminDirectory, iso
+    from serverlesspresso.signin.store import MissingStore, SignInStore
+
+    try:
+        phone = parse_typed(args.phone) if args.action != "list" else ""
+        store = SignInStore.in_data_dir(args.data_dir, create=False)
+    except (InvalidPhoneNumber, MissingStore) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    directory = AdminDirectory(store, time.time)
+    try:
+        if args.action == "list":
+            listed = directory.list()
+            for admin in listed:
+                signed_up = "signed up" if admin.sub else "has not signed in yet"
+                print(f"{admin.phone}  added {iso(admin.added_at)}  ({signed_up})")
+            if not listed:
+                print(f"No admins yet. Add one with: serverlesspresso admins add PHONE --data-dir {args.data_dir}")
+        elif args.action == "add":
+            added = directory.add(phone)
+            print(f"{phone} {'is now' if added else 'was already'} in the admin group.")
+            print(
+                "Tokens issued from now on carry it: the next sign-in, or the app's next token refresh "
+                "(within the hour). Tokens issued before do not, as with Cognito."
+            )
+        else:
+            removed = directory.remove(phone)
+            print(f"{phone} {'is no longer' if removed else 'was not'} in the admin group.")
+            if removed:
+                print(
+                    "Tokens issued from now on do not carry it; tokens issued before keep it until they expire "
+                    "(at most an hour), as with Cognito."
+                )
+    finally:
+        store.close()
+    return 0
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    from serverlesspresso.signin.phone import InvalidPhoneNumber, parse_typed
+    from serverlesspresso.signin.service import iso
+    from serverlesspresso.signin.store import MissingStore, SignInStore
+
+    try:
+        phone = parse_typed(args.phone) if args.phone else None
+        store = SignInStore.in_data_dir(args.data_dir, create=False)
+    except (InvalidPhoneNumber, MissingStore) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        with store.transaction(write=False) as tx:
+            entries = tx.outbox(phone)
+    finally:
+        store.close()
+    for entry in entries:
+        print(f"{entry.phone}  {entry.code}  sent {iso(entry.sent_at)}  valid until {iso(entry.valid_until)}")
+    if not entries:
+        print("no codes sent yet" + (f" to {phone}" if phone else ""), file=sys.stderr)
+    return 0
 
 
 def _watch(args: argparse.Namespace) -> int:
@@ -172,6 +264,9 @@ def _up(args: argparse.Namespace) -> int:
         "Tokens:\n"
         f"  {prog} token --user alice --data-dir {data_dir}            # a customer\n"
         f"  {prog} token --user barista --admin --data-dir {data_dir}  # a barista or organiser\n"
+        f"Sign-in:  the apps sign in by phone at {urls['Sign-in']}; codes go to the outbox, not by SMS:\n"
+        f"  {prog} outbox --data-dir {data_dir}\n"
+        f"  {prog} admins add +14155550123 --data-dir {data_dir}   # baristas and the display\n"
         f"QR code:  {prog} code --shop default --url {urls['REST']} --data-dir {data_dir}\n"
         f"Live:     {prog} watch --shop default --admin --mqtt {urls['MQTT']} --data-dir {data_dir}\n",
         flush=True,

@@ -75,6 +75,10 @@ class LocalRuntime:
         )
         from serverlesspresso.live_publisher import MqttLivePublisher
         from serverlesspresso.server import LocalHttpServer, jwks_route
+        from serverlesspresso.signin.protocol import cognito_route
+        from serverlesspresso.signin.service import SignInService
+        from serverlesspresso.signin.store import SignInStore
+        from serverlesspresso.signin.tokens import TokenMinter
         from serverlesspresso.webapps import config_route, web_route
 
         # Chalice sets its app logger (named after the app, so our parent logger) to ERROR.
@@ -132,9 +136,12 @@ class LocalRuntime:
 
         self.schedules = Schedules(chalice_app.app)
         self.schedules.start()
+        self.signin_store = SignInStore.in_data_dir(self.data_dir)
+        signin = SignInService(self.signin_store, TokenMinter(self.identity, ISSUER, AUDIENCE), time.time)
         self.http.start(
             routes=(
                 jwks_route(self.identity.jwks()),
+                cognito_route(signin, AUDIENCE),
                 config_route(self.web_config()),
                 web_route(self.options.web_dist),
             ),
@@ -203,6 +210,7 @@ class LocalRuntime:
             "REST": base,
             "GraphQL": f"{base}/graphql",
             "JWKS": f"{base}/.well-known/jwks.json",
+            "Sign-in": f"{base}/cognito",
             "MQTT": f"mqtt://{self.options.host}:{self.broker.address.tcp_port}",
             "MQTT over WebSockets": f"ws://{base.partition('://')[2]}/mqtt",
         }
@@ -219,6 +227,7 @@ class LocalRuntime:
         self.backend.close()
         self.broker.stop()
         self.aws.stop()
+        self.signin_store.close()
 
 
 def _default_public_url(host: str, port: int) -> str:

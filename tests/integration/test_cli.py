@@ -86,3 +86,37 @@ def test_watch_prints_live_events_of_a_journey(stack: Stack) -> None:
 def test_watch_reports_an_unreachable_broker(stack: Stack) -> None:
     result = _cli("watch", "--mqtt", "mqtt://127.0.0.1:9", "--data-dir", str(stack.data_dir))
     assert result.returncode == 1 and "cannot watch" in result.stderr
+
+
+def test_help_explains_admins_and_outbox() -> None:
+    for command in (("admins",), ("admins", "add"), ("admins", "remove"), ("admins", "list"), ("outbox",)):
+        result = _cli(*command, "--help")
+        assert result.returncode == 0, command
+        assert "usage: serverlesspresso" in result.stdout
+    assert "tokens issued" in _cli("admins", "--help").stdout.replace("\n", " ")
+    assert "--phone" in _cli("outbox", "--help").stdout
+
+
+def test_admins_and_outbox_explain_a_missing_data_dir(tmp_path: object) -> None:
+    for command in (("admins", "add", "+14155550123"), ("admins", "list"), ("outbox",)):
+        result = _cli(*command, "--data-dir", f"{tmp_path}/never-used")
+        assert result.returncode == 2, command
+        assert "serverlesspresso up --data-dir" in result.stderr
+
+
+def test_admins_refuses_an_invalid_phone_number(stack: Stack) -> None:
+    result = _cli("admins", "add", "0123", "--data-dir", str(stack.data_dir))
+    assert result.returncode == 2 and "E.164" in result.stderr
+    assert "0123" not in _cli("admins", "list", "--data-dir", str(stack.data_dir)).stdout
+
+
+def test_an_admin_added_before_they_sign_in_is_listed_as_such(stack: Stack) -> None:
+    added = _cli("admins", "add", "+1 (415) 555-0142", "--data-dir", str(stack.data_dir))
+    assert added.returncode == 0 and "+14155550142 is now in the admin group" in added.stdout
+    again = _cli("admins", "add", "+14155550142", "--data-dir", str(stack.data_dir))
+    assert "was already" in again.stdout
+    listed = _cli("admins", "list", "--data-dir", str(stack.data_dir)).stdout
+    assert any(line.startswith("+14155550142") and "has not signed in yet" in line for line in listed.splitlines())
+    removed = _cli("admins", "remove", "+14155550142", "--data-dir", str(stack.data_dir))
+    assert removed.returncode == 0 and "no longer" in removed.stdout
+    assert "+14155550142" not in _cli("admins", "list", "--data-dir", str(stack.data_dir)).stdout
