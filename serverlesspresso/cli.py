@@ -91,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         "app's next token refresh (within the hour).",
     )
     actions = admins.add_subparsers(dest="action", required=True)
-    for action, text in (("add", "put a phone number in the admin group"), ("remove", "take a phone number out of the admin group")):
+    for action, text in (
+        ("add", "put a phone number in the admin group"),
+        ("remove", "take a phone number out of the admin group"),
+    ):
         sub = actions.add_parser(action, help=text, description=f"{text[0].upper()}{text[1:]}.")
         sub.add_argument("phone", metavar="PHONE", help="phone number in E.164, e.g. +14155550123 (spaces allowed)")
         _data_dir_arg(sub)
