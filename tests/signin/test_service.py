@@ -9,6 +9,7 @@ import pytest
 from signin_testkit import START, Codes, FakeClock
 
 from chalicelib.adapters.auth import JwksFileKeys, JwtVerifier
+from chalicelib.domain.errors import Unauthorized
 from serverlesspresso.identity import AUDIENCE, ISSUER, LocalIdentityProvider
 from serverlesspresso.signin import rules
 from serverlesspresso.signin.service import (
@@ -101,7 +102,7 @@ def test_the_api_refuses_the_access_token(signin: SignInService, codes: Codes, i
     signin.sign_up(PHONE)
     tokens = signed_in(signin, codes)
     verifier = JwtVerifier(JwksFileKeys(str(identity.jwks_path)), ISSUER, AUDIENCE)
-    with pytest.raises(Exception, match="not valid|ID token"):
+    with pytest.raises(Unauthorized, match="not valid|ID token"):
         verifier.verify(tokens.access_token)
 
 
