@@ -68,8 +68,10 @@ class Stack:
             try:
                 requests.get(f"{self.base}/.well-known/jwks.json", timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # A timeout too: on a busy machine the server may accept before it can answer.
                 time.sleep(0.2)
+        self.stop()  # nobody else will: the fixture never got to yield it
         raise RuntimeError(f"serverlesspresso up did not start in {timeout}s:\n{self.log_path.read_text()}")
 
     def stop(self) -> None:
@@ -158,7 +160,7 @@ class Api:
     def order_view(self, order_id: str, token: str) -> dict[str, Any] | None:
         result = self.gql(
             "query($id: ID!) { order(id: $id) { id shopId number state drink modifiers claimedBy reason"
-            " createdAt updatedAt journey { type at message detail } } }",
+            " createdAt updatedAt queuedAt readyAt journey { type at message detail } } }",
             {"id": order_id},
             token,
         )
@@ -198,6 +200,15 @@ def queued_order(api: Api, shop_id: str, customer: str, admin: str) -> tuple[str
     chosen = api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"})
     assert chosen.status_code == 200, chosen.text
     return order_id, wait_queued(api, order_id, customer)
+
+
+def operation(name: str) -> str:
+    """An app's committed operation (graphql/operations), with the shared fragment when it spreads it."""
+    operations = REPO_ROOT / "graphql" / "operations"
+    text = (operations / f"{name[0].lower()}{name[1:]}.graphql").read_text(encoding="utf-8")
+    if "...OrderFields" in text:
+        text += "\n" + (operations / "orderFields.graphql").read_text(encoding="utf-8")
+    return text
 
 
 def error_code(response: requests.Response) -> str:
