@@ -1,2 +1,6 @@
-// Placeholder until the order app lands.
-document.getElementById('app')!.textContent = 'order app'
+// The customer's phone: sign in, choose a drink, follow the order until it is ready.
+import { mountApp } from '../shared/boot'
+import { messages } from './messages'
+import OrderApp from './OrderApp.vue'
+
+void mountApp(OrderApp, messages)

@@ -58,6 +58,11 @@ export class Api {
     return this.call('POST', `/shops/${enc(shopId)}/orders`, { code })
   }
 
+  /** The write model's view of an order: available the moment it is placed, before the read side has it. */
+  getOrder(orderId: string): Promise<OrderJson> {
+    return this.call('GET', `/orders/${enc(orderId)}`)
+  }
+
   chooseDrink(orderId: string, drink: string, modifiers: Record<string, string>): Promise<OrderJson> {
     return this.call('PUT', `/orders/${enc(orderId)}/drink`, { drink, modifiers })
   }
