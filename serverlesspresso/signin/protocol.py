@@ -57,7 +57,7 @@ class StartUserAuth:
 @dataclass(frozen=True)
 class Refresh:
     refresh_token: str
-    rotate_shape: bool  # GetTokensFromRefreshToken (no ChallengeParameters) rather than InitiateAuth
+    via_initiate_auth: bool  # InitiateAuth answers with ChallengeParameters too; GetTokensFromRefreshToken does not
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ class CognitoEndpoint:
         if flow == "USER_AUTH":
             return StartUserAuth(_param(parameters, "USERNAME"), parameters.get("PREFERRED_CHALLENGE") or None)
         if flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"):
-            return Refresh(_param(parameters, "REFRESH_TOKEN"), rotate_shape=False)
+            return Refresh(_param(parameters, "REFRESH_TOKEN"), via_initiate_auth=True)
         raise _invalid(f"{flow} flow not enabled for this client: the local user pool signs in with USER_AUTH.")
 
     def _respond_to_auth_challenge(self, body: Mapping[str, Any]) -> Command:
@@ -189,7 +189,7 @@ class CognitoEndpoint:
 
     def _get_tokens_from_refresh_token(self, body: Mapping[str, Any]) -> Command:
         self._client(body)
-        return Refresh(_text(body, "RefreshToken"), rotate_shape=True)
+        return Refresh(_text(body, "RefreshToken"), via_initiate_auth=False)
 
     def _revoke_token(self, body: Mapping[str, Any]) -> Command:
         self._client(body)
@@ -210,9 +210,9 @@ class CognitoEndpoint:
                     "AuthenticationResult": _result(self._signin.confirm(session, username, code)),
                     "ChallengeParameters": {},
                 }
-            case Refresh(token, rotate_shape):
+            case Refresh(token, via_initiate_auth):
                 result = {"AuthenticationResult": _result(self._signin.refresh(token))}
-                return result if rotate_shape else {**result, "ChallengeParameters": {}}
+                return {**result, "ChallengeParameters": {}} if via_initiate_auth else result
             case RevokeToken(token):
                 self._signin.revoke(token)
                 return {}

@@ -156,10 +156,12 @@ class SignInService:
                     attempt.sub, str(uuid.uuid4()), str(uuid.uuid4()), int(now), now + rules.REFRESH_TTL_SECONDS
                 )
                 tx.add_refresh_token(rules.digest(refresh_token), grant)
-        if isinstance(outcome, rules.Mismatch):
-            raise CodeMismatch("Invalid code or auth state for the user.")
-        if isinstance(outcome, rules.Ended):
-            raise NotAuthorized(outcome.reason)
+        match outcome:
+            case rules.Mismatch():
+                raise CodeMismatch("Invalid code or auth state for the user.")
+            case rules.Ended(reason=reason):
+                raise NotAuthorized(reason)
+        # Granted: signed after the commit, so the write lock is not held while RSA signs.
         logger.info("%s signed in", mask(attempt.phone))
         access, id_token = self._minter.mint(who, _session_of(grant), now)
         return Tokens(access, id_token, refresh_token)
