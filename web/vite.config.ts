@@ -7,6 +7,9 @@ import { defineConfig } from 'vite'
 // `npm run dev` serves the apps with hot reload; API, sign-in and MQTT go to a running `serverlesspresso up`.
 const backend = process.env.SERVERLESSPRESSO_URL ?? 'http://127.0.0.1:8000'
 
+// WEB_PAGES=order,display builds only those pages (handy while one app is being worked on).
+const pages = (process.env.WEB_PAGES ?? 'index,order,barista,display').split(',')
+
 export default defineConfig({
   plugins: [vue()],
   // petite-vue-i18n: Composition API only, no devtools in production builds.
@@ -19,12 +22,7 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: true,
     rollupOptions: {
-      input: {
-        index: resolve(import.meta.dirname, 'index.html'),
-        order: resolve(import.meta.dirname, 'order.html'),
-        barista: resolve(import.meta.dirname, 'barista.html'),
-        display: resolve(import.meta.dirname, 'display.html'),
-      },
+      input: Object.fromEntries(pages.map((page) => [page, resolve(import.meta.dirname, `${page}.html`)])),
     },
   },
   server: {

@@ -1,5 +1,5 @@
 // Languages: English, Spanish and Chinese, following the browser's language unless the person chose one.
-import { createI18n } from 'petite-vue-i18n'
+import { createI18n, useI18n } from 'petite-vue-i18n'
 import { messages as shared, type Messages } from './locales'
 
 export const LANGUAGES = [
@@ -35,8 +35,8 @@ export function createAppI18n(appMessages: Record<Language, Messages>) {
   const locale = pickLanguage(navigator.languages ?? [navigator.language], storedLanguage())
   document.documentElement.lang = locale
   const merged = Object.fromEntries(
-    LANGUAGES.map(({ code }) => [code, deepMerge(shared[code], appMessages[code])]),
-  ) as Record<Language, Messages>
+    LANGUAGES.map(({ code }) => [code, flatten(deepMerge(shared[code], appMessages[code]))]),
+  ) as Record<Language, Record<string, string>>
   return createI18n({ legacy: false, locale, fallbackLocale: 'en', messages: merged })
 }
 
@@ -49,7 +49,26 @@ export function rememberLanguage(language: Language): void {
   }
 }
 
-function deepMerge(base: Messages, extra: Messages): Messages {
+/** petite-vue-i18n looks keys up as they are, so nested messages become "signIn.errors.network" keys. */
+export function flatten(messages: Messages, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(messages)) {
+    if (typeof value === 'string') out[prefix + key] = value
+    else Object.assign(out, flatten(value, `${prefix}${key}.`))
+  }
+  return out
+}
+
+/** `t` and `locale`, plus `te` (does a message exist?), which petite-vue-i18n leaves out. */
+export function useText() {
+  const { t, locale, getLocaleMessage } = useI18n()
+  const has = (language: string, key: string) =>
+    typeof (getLocaleMessage(language) as Record<string, unknown>)[key] === 'string'
+  const te = (key: string): boolean => has(locale.value, key) || has('en', key)
+  return { t, te, locale }
+}
+
+export function deepMerge(base: Messages, extra: Messages): Messages {
   const out: Messages = { ...base }
   for (const [key, value] of Object.entries(extra)) {
     const current = out[key]
