@@ -1,2 +1,6 @@
-// Placeholder until the barista app lands.
-document.getElementById('app')!.textContent = 'barista app'
+// The barista tablet: live order columns, the store switch, menu, settings and ticket printing.
+import { mountApp } from '../shared/boot'
+import BaristaApp from './BaristaApp.vue'
+import { messages } from './messages'
+
+void mountApp(BaristaApp, messages)
