@@ -9,12 +9,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore import xform_name
 
 from serverlesspresso.identity import AUDIENCE, ISSUER, USER_POOL_ID, LocalIdentityProvider
 from serverlesspresso.journal import DynamoDBJournal
+
+if TYPE_CHECKING:
+    from serverlesspresso.broker.process import BrokerProcess
 
 logger = logging.getLogger("serverlesspresso")
 
@@ -64,7 +67,6 @@ class LocalRuntime:
         from serverlesspresso import moto_speedups
         from serverlesspresso.broker.client import BackendPublisher
         from serverlesspresso.broker.credentials import InternalCredentials
-        from serverlesspresso.broker.process import BrokerProcess
         from serverlesspresso.emulator import (
             EventDelivery,
             LocalAws,
@@ -88,18 +90,7 @@ class LocalRuntime:
         # The broker runs in its own process: in this one, the GIL would make it wait behind the app.
         (self.data_dir / "broker").mkdir(exist_ok=True)
         credentials = InternalCredentials.create(self.data_dir / "broker" / "backend-credentials.json")
-        self.broker = BrokerProcess.start(
-            jwks_file=self.identity.jwks_path,
-            issuer=ISSUER,
-            audience=AUDIENCE,
-            internal_credentials_file=self.data_dir / "broker" / "backend-credentials.json",
-            tcp_host=self.options.host,
-            tcp_port=self.options.mqtt_port,
-            ws_host="127.0.0.1",
-            ws_port=0,
-            ready_file=self.data_dir / "broker" / "ready.json",
-            log=open(self.data_dir / "broker" / "broker.log", "ab"),  # noqa: SIM115 - handed to the child
-        )
+        self.broker = self._start_broker(self.options.mqtt_port, ws_port=0)
         self.backend = BackendPublisher("127.0.0.1", self.broker.address.tcp_port, credentials)
         bootstrap.use_local_live_publisher(MqttLivePublisher(self.backend))
 
@@ -136,6 +127,7 @@ class LocalRuntime:
 
         self.schedules = Schedules(chalice_app.app)
         self.schedules.start()
+        threading.Thread(target=self._supervise_broker, name="broker-supervisor", daemon=True).start()
         self.signin_store = SignInStore.in_data_dir(self.data_dir)
         signin = SignInService(self.signin_store, TokenMinter(self.identity, ISSUER, AUDIENCE), time.time)
         self.http.start(
@@ -220,7 +212,46 @@ class LocalRuntime:
             signal.signal(sig, lambda *_: self._stopped.set())
         self._stopped.wait()
 
+    def _start_broker(self, tcp_port: int, ws_port: int) -> BrokerProcess:
+        from serverlesspresso.broker.process import BrokerProcess
+
+        return BrokerProcess.start(
+            jwks_file=self.identity.jwks_path,
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            internal_credentials_file=self.data_dir / "broker" / "backend-credentials.json",
+            tcp_host=self.options.host,
+            tcp_port=tcp_port,
+            ws_host="127.0.0.1",
+            ws_port=ws_port,
+            ready_file=self.data_dir / "broker" / "ready.json",
+            log=open(self.data_dir / "broker" / "broker.log", "ab"),  # noqa: SIM115 - handed to the child
+        )
+
+    def _supervise_broker(self) -> None:
+        """A broker that dies comes back on the same ports; clients reconnect and the retained state returns."""
+        from chalicelib.bootstrap import services
+        from serverlesspresso.broker.process import BrokerStartError
+
+        while not self._stopped.wait(0.5):
+            if self.broker.alive():
+                continue
+            address = self.broker.address
+            logger.warning("the MQTT broker exited (code %s); restarting it", self.broker.process.returncode)
+            try:
+                self.broker = self._start_broker(address.tcp_port, address.ws_port)
+            except (BrokerStartError, OSError) as error:
+                logger.error("could not restart the MQTT broker (%s); trying again", error)
+                continue
+            # The backend publisher replays what it published retained; this also covers shops it never did.
+            try:
+                services().live.republish_present_state()
+            except Exception:
+                logger.exception("could not republish the present state after the broker restarted")
+            logger.info("the MQTT broker is back (pid %d)", self.broker.process.pid)
+
     def stop(self) -> None:
+        self._stopped.set()  # before the broker stops, so the supervisor does not bring it back
         self.http.stop()
         self.schedules.stop()
         self.delivery.stop()
