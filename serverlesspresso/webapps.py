@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import mimetypes
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +72,32 @@ def _file(file: Path, cache: str) -> LocalResponse:
         content_type += "; charset=utf-8"
     headers = {"Content-Type": content_type, "Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
     return LocalResponse(200, file.read_bytes(), headers)
+
+
+@dataclass(frozen=True)
+class BundleSize:
+    """The JavaScript a browser downloads to start one app page: its entry plus every chunk it preloads."""
+
+    page: str
+    files: tuple[str, ...]
+    raw_bytes: int
+    gzip_bytes: int
+
+
+def bundle_sizes(dist: Path, pages: tuple[str, ...] = ("order", "barista", "display")) -> list[BundleSize]:
+    sizes = []
+    for page in pages:
+        html = (dist / f"{page}.html").read_text(encoding="utf-8")
+        scripts = sorted(set(re.findall(r'<script[^>]+src="/([^"]+\.js)"', html)))
+        preloads = sorted(set(re.findall(r'<link[^>]+rel="modulepreload"[^>]+href="/([^"]+\.js)"', html)))
+        files = tuple(dict.fromkeys(scripts + preloads))
+        contents = [(dist / name).read_bytes() for name in files]
+        sizes.append(
+            BundleSize(
+                page=page,
+                files=files,
+                raw_bytes=sum(len(c) for c in contents),
+                gzip_bytes=sum(len(gzip.compress(c, compresslevel=9)) for c in contents),
+            )
+        )
+    return sizes
