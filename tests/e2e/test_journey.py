@@ -1,0 +1,115 @@
+"""The whole journey done only through the three apps: scan, sign in, order, make, complete, ready everywhere."""
+
+from __future__ import annotations
+
+import re
+
+from browser_kit import Apps
+from conftest import open_shop
+from playwright.sync_api import Page, expect
+
+from tests.support.stack import Api
+
+
+def place_order(apps: Apps, phone: Page, number: str, drink: str = "Cappuccino", option: str | None = "Oat") -> int:
+    """Sign in on the phone that opened the QR URL, choose a drink (and an option), place the order; its number."""
+    apps.sign_in(phone, number)
+    expect(phone.get_by_role("radio", name=re.compile(f"^{drink}"))).to_be_enabled()
+    phone.get_by_role("radio", name=re.compile(f"^{drink}")).check()
+    if option is not None:
+        phone.get_by_role("radio", name=option, exact=True).check()
+    phone.get_by_role("button", name="Place order").click()
+    status = phone.get_by_role("status")
+    expect(status).to_contain_text(re.compile(r"Order #\d+"))
+    found = re.search(r"Order #(\d+)", status.inner_text())
+    assert found
+    return int(found.group(1))
+
+
+def card(barista: Page, number: int) -> object:
+    return barista.get_by_role("article").filter(has_text=re.compile(rf"#{number}\b"))
+
+
+def test_a_drink_goes_from_the_qr_code_to_ready_on_every_screen(apps: Apps, api: Api, organiser: str) -> None:
+    shop = open_shop(api, organiser)
+    display = apps.open_display(shop)
+    barista = apps.open_barista(shop)
+    expect(display.get_by_text(re.compile(r"10 drinks remaining"))).to_be_visible()
+    apps.assert_accessible(display, "display, code shown")
+    apps.screenshot(display, "display-code")
+
+    order_url = apps.decode_qr(display)
+    assert re.fullmatch(rf"{re.escape(api.stack.base)}/order\?shop={shop}&code=[\w-]+", order_url), order_url
+    phone, number = apps.open_phone(order_url)
+    apps.assert_accessible(phone, "phone, sign-in")
+    apps.screenshot(phone, "phone-sign-in")
+    apps.sign_in(phone, number)
+
+    expect(phone.get_by_role("heading", name="Choose your drink")).to_be_visible()
+    expect(phone.get_by_text(re.compile(r"Time left to choose: [45]:\d\d"))).to_be_visible()
+    expect(phone.get_by_role("radio", name=re.compile("^Latte"))).to_be_disabled()  # sold out on the default menu
+    phone.get_by_role("radio", name=re.compile("^Cappuccino")).check()
+    phone.get_by_role("radio", name="Oat", exact=True).check()
+    phone.get_by_role("radio", name="Large", exact=True).check()
+    apps.assert_accessible(phone, "phone, menu")
+    apps.screenshot(phone, "phone-menu")
+    phone.get_by_role("button", name="Place order").click()
+
+    status = phone.get_by_role("status")
+    expect(status).to_contain_text(re.compile(r"Order #\d+"))
+    order_number = int(re.search(r"Order #(\d+)", status.inner_text()).group(1))  # type: ignore[union-attr]
+    expect(phone.get_by_text("Cappuccino · Oat · Large")).to_be_visible()
+    apps.assert_accessible(phone, "phone, queued")
+    apps.screenshot(phone, "phone-queued")
+
+    # The display drops one drink from the code and lists the number; no reloads anywhere.
+    expect(display.get_by_text(re.compile(r"9 drinks remaining"))).to_be_visible()
+    expect(display.get_by_role("region", name="Upcoming")).to_contain_text(f"#{order_number}")
+
+    ticket = card(barista, order_number)
+    expect(ticket).to_contain_text("Cappuccino")
+    expect(ticket).to_contain_text("Oat")
+    apps.assert_accessible(barista, "barista, queued")
+    apps.screenshot(barista, "barista-queued")
+    ticket.get_by_role("button", name="Make", exact=True).click()  # type: ignore[attr-defined]
+    in_production = barista.get_by_role("region", name="In production")
+    expect(in_production.get_by_role("article").filter(has_text=f"#{order_number}")).to_be_visible()
+    expect(status).to_contain_text("being made")
+    apps.screenshot(barista, "barista-in-production")
+    apps.screenshot(phone, "phone-being-made")
+
+    card(barista, order_number).get_by_role("button", name="Complete", exact=True).click()  # type: ignore[attr-defined]
+    expect(status).to_contain_text("Ready")
+    expect(status).to_contain_text(f"Order #{order_number}")
+    expect(display.get_by_role("region", name="Ready for pickup")).to_contain_text(f"#{order_number}")
+    expect(display.get_by_role("region", name="Upcoming")).not_to_contain_text(f"#{order_number}")
+    expect(barista.get_by_role("region", name="Ready").get_by_role("article")).to_contain_text(f"#{order_number}")
+    apps.assert_accessible(phone, "phone, ready")
+    apps.assert_accessible(display, "display, ready")
+    apps.assert_accessible(barista, "barista, ready")
+    apps.screenshot(phone, "phone-ready")
+    apps.screenshot(display, "display-ready")
+    apps.screenshot(barista, "barista-ready")
+
+    # The history shows the order, and its journey as a timeline.
+    phone.get_by_role("button", name="Done").click()
+    history = phone.get_by_role("region", name="Your orders")
+    history.get_by_role("button", name=f"Journey of order #{order_number}").click()
+    timeline = history.get_by_role("list").last
+    expect(timeline).to_contain_text("Order placed with a QR code")
+    expect(timeline).to_contain_text(f"Order #{order_number} is ready for pickup")
+    apps.assert_accessible(phone, "phone, history")
+    apps.screenshot(phone, "phone-history")
+
+
+def test_a_reload_resumes_the_open_order(apps: Apps, api: Api, organiser: str) -> None:
+    shop = open_shop(api, organiser)
+    display = apps.open_display(shop)
+    phone, number = apps.open_phone(apps.decode_qr(display))
+    order_number = place_order(apps, phone, number)
+    phone.reload()
+    expect(phone.get_by_role("status")).to_contain_text(f"Order #{order_number}")
+    assert "code=" not in phone.url, "the code is used once; a reload must not redeem it again"
+    # Opening the same QR link again (a second scan) also resumes the order instead of refusing the code.
+    phone.goto(apps.decode_qr(display))
+    expect(phone.get_by_role("status")).to_contain_text(f"Order #{order_number}")
