@@ -4,6 +4,7 @@ export const messages = {
     barista: {
       title: 'Serverlesspresso · Barista',
       heading: 'Orders at {shop}',
+      dismiss: 'Dismiss',
       noShop: 'There is no shop “{shop}”.',
       loadError: 'Could not read the orders: {detail}',
       columns: { queued: 'Queued', inProduction: 'In production', ready: 'Ready' },
@@ -74,6 +75,7 @@ export const messages = {
     barista: {
       title: 'Serverlesspresso · Barista',
       heading: 'Pedidos en {shop}',
+      dismiss: 'Descartar',
       noShop: 'No existe la cafetería «{shop}».',
       loadError: 'No se pudieron leer los pedidos: {detail}',
       columns: { queued: 'En cola', inProduction: 'En preparación', ready: 'Listos' },
@@ -93,7 +95,7 @@ export const messages = {
       },
       actions: {
         make: 'Preparar',
-        unmake: 'Devolver a la cola',
+        unmake: 'A la cola',
         complete: 'Terminar',
         cancel: 'Cancelar',
         print: 'Imprimir',
@@ -144,6 +146,7 @@ export const messages = {
     barista: {
       title: 'Serverlesspresso · 咖啡师',
       heading: '{shop} 的订单',
+      dismiss: '知道了',
       noShop: '不存在店铺“{shop}”。',
       loadError: '无法读取订单：{detail}',
       columns: { queued: '排队中', inProduction: '制作中', ready: '已完成' },

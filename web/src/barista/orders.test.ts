@@ -176,6 +176,8 @@ describe('columns', () => {
       [2, false, true],
       [9, true, false],
     ])
+    const unknown = mergeNodes(emptyOrders(SHOP), [node('c', { number: 4, state: 'IN_PRODUCTION', claimedBy: null })])
+    expect(columns(unknown, T0, ME, 900).inProduction[0]).toMatchObject({ mine: false, byOther: false })
   })
 
   it('ages an order from when its drink was chosen, else when it was placed, on the shop’s timeout scale', () => {

@@ -286,13 +286,14 @@ export function columns(state: OrdersState, nowMs: number, sub: string, baristaT
     if (order.number === null) continue
     if (order.state === 'QUEUED' || order.state === 'IN_PRODUCTION') {
       const age = ageSeconds(order, nowMs)
-      const mine = order.state === 'IN_PRODUCTION' && order.claimedBy !== null && order.claimedBy === sub
+      const making = order.state === 'IN_PRODUCTION' && order.claimedBy !== null
+      // Without a known claimer the buttons stay usable: the API, not a guess, decides who may finish it.
       const card: Card = {
         order,
         ageSeconds: age,
         level: ageLevel(age, baristaTimeoutSeconds),
-        mine,
-        byOther: order.state === 'IN_PRODUCTION' && !mine,
+        mine: making && order.claimedBy === sub,
+        byOther: making && order.claimedBy !== sub,
       }
       ;(order.state === 'QUEUED' ? result.queued : result.inProduction).push(card)
     } else if (order.state === 'COMPLETED' && order.readyAt && nowMs - time(order.readyAt) < READY_SHOWN_MS) {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { ShopSettings } from '../shared/api'
+import { newestShop } from '../shared/shop'
 import {
   draftOf,
-  fromConfigMessage,
-  fromJson,
-  newer,
+  fromReply,
   rebaseDraft,
   settingInMessage,
   settingsChanges,
@@ -25,24 +24,12 @@ const menu = [
 ]
 const shopJson = (version: number, open = true) => ({ shopId: 'default', name: 'Bar', open, menu, settings, version })
 
-describe('shop versions', () => {
-  it('keeps the newest version, from reads, replies and the config topic alike', () => {
-    const v2 = fromJson(shopJson(2, false))
-    const v1 = fromJson(shopJson(1, true))
-    expect(newer(v2, v1)?.open).toBe(false)
-    expect(newer(v1, v2)?.open).toBe(false)
-    expect(newer(null, v1)?.version).toBe(1)
-    expect(newer(v1, null)?.version).toBe(1)
-  })
-
-  it('reads ConfigChanged, with the version in the shop or beside it, for this shop only', () => {
-    const { version, ...withoutVersion } = shopJson(3)
-    const beside = { type: 'ConfigService.ConfigChanged', at: '', detail: { shopId: 'default', version, shop: withoutVersion } }
-    expect(fromConfigMessage(beside, 'default')?.version).toBe(3)
-    const inside = { ...beside, detail: { shopId: 'default', change: 'store', shop: shopJson(4) } }
-    expect(fromConfigMessage(inside, 'default')?.version).toBe(4)
-    expect(fromConfigMessage(inside, 'elsewhere')).toBeNull()
-    expect(fromConfigMessage({ ...beside, detail: { shop: { name: 'x' } } }, 'default')).toBeNull()
+describe('shop replies', () => {
+  it('become shop views that compete by version with reads and the config topic', () => {
+    const closed = fromReply(shopJson(2, false))
+    expect(closed).toEqual({ id: 'default', name: 'Bar', open: false, version: 2, menu, settings })
+    expect(newestShop(closed, fromReply(shopJson(1, true)))?.open).toBe(false) // a slow reply does not undo
+    expect(newestShop(fromReply(shopJson(1, true)), closed)?.open).toBe(false)
   })
 })
 

@@ -1,16 +1,6 @@
-// The shop as the tablet sees it (store state, menu, settings): the newest version wins, and the edits a barista makes.
-import type { MenuDrink, ShopSettings } from '../shared/api'
-import type { ShopQuery } from '../shared/generated/graphql'
-import type { LiveMessage } from '../shared/live'
-
-export interface ShopView {
-  shopId: string
-  name: string
-  open: boolean
-  version: number
-  menu: MenuDrink[]
-  settings: ShopSettings
-}
+// The edits a barista makes to the shop (menu availability, settings) and the REST replies they bring back.
+import type { MenuDrink, ShopJson, ShopSettings } from '../shared/api'
+import type { ShopView } from '../shared/shop'
 
 export type SettingKey = keyof ShopSettings
 
@@ -36,46 +26,16 @@ export const SETTING_BOUNDS: Record<SettingKey, readonly [number, number]> = {
 
 export const DEFAULT_BARISTA_TIMEOUT_SECONDS = 900
 
-export function fromQuery(shop: NonNullable<ShopQuery['shop']>): ShopView {
-  return { shopId: shop.id, name: shop.name, open: shop.open, version: shop.version, menu: shop.menu, settings: shop.settings }
-}
-
-/** A shop from a REST reply or a ConfigChanged detail (`version` may sit beside `shop` there); null if it is not one. */
-export function fromJson(value: unknown, version?: unknown): ShopView | null {
-  if (typeof value !== 'object' || value === null) return null
-  const raw = value as Record<string, unknown>
-  const v = typeof raw.version === 'number' ? raw.version : version
-  if (
-    typeof raw.shopId !== 'string' ||
-    typeof raw.name !== 'string' ||
-    typeof raw.open !== 'boolean' ||
-    !Array.isArray(raw.menu) ||
-    typeof raw.settings !== 'object' ||
-    raw.settings === null ||
-    typeof v !== 'number'
-  ) {
-    return null
-  }
+/** A REST reply (store, menu, settings) as the screens hold a shop: it carries the version, so it competes fairly. */
+export function fromReply(reply: ShopJson): ShopView {
   return {
-    shopId: raw.shopId,
-    name: raw.name,
-    open: raw.open,
-    version: v,
-    menu: raw.menu as MenuDrink[],
-    settings: raw.settings as ShopSettings,
+    id: reply.shopId,
+    name: reply.name,
+    open: reply.open,
+    version: reply.version,
+    menu: reply.menu,
+    settings: reply.settings,
   }
-}
-
-/** The retained ConfigChanged on the shop's config topic, for this shop only. */
-export function fromConfigMessage(message: LiveMessage, shopId: string): ShopView | null {
-  const shop = fromJson(message.detail.shop, message.detail.version)
-  return shop && shop.shopId === shopId ? shop : null
-}
-
-/** Keep the newest version: a late retained message or a slow read must not undo a change. */
-export function newer(current: ShopView | null, next: ShopView | null): ShopView | null {
-  if (!next) return current
-  return !current || next.version >= current.version ? next : current
 }
 
 /** The whole menu for PUT /menu, with only one drink's availability changed. */
