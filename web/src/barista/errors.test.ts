@@ -1,3 +1,4 @@
+// Refusals in plain words, from the barista’s own sentences down to the shared ones.
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../shared/errors'
 import { flatten } from '../shared/i18n'

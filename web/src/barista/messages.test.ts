@@ -1,3 +1,4 @@
+// Every word in three languages with the same placeholders, and the English names the browser tests rely on.
 import { describe, expect, it } from 'vitest'
 import { flatten } from '../shared/i18n'
 import { messages } from './messages'

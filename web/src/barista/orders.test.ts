@@ -1,3 +1,4 @@
+// The order rules: events in any order and any number of times, reads merged with events, the columns and ages.
 import { describe, expect, it } from 'vitest'
 import type { OrderFieldsFragment } from '../shared/generated/graphql'
 import type { LiveMessage } from '../shared/live'

@@ -1,3 +1,4 @@
+// The shop edits: whole-menu availability changes, settings diffs and bounds, drafts that follow other tablets.
 import { describe, expect, it } from 'vitest'
 import type { ShopSettings } from '../shared/api'
 import { newestShop } from '../shared/shop'
