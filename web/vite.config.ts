@@ -11,7 +11,8 @@ const backend = process.env.SERVERLESSPRESSO_URL ?? 'http://127.0.0.1:8000'
 const pages = (process.env.WEB_PAGES ?? 'index,order,barista,display').split(',')
 
 export default defineConfig({
-  plugins: [vue()],
+  // Whitespace between elements is kept, so an element's text reads "#12 Latte", not "#12Latte".
+  plugins: [vue({ template: { compilerOptions: { whitespace: 'preserve' } } })],
   // petite-vue-i18n: Composition API only, no devtools in production builds.
   define: {
     __VUE_I18N_LEGACY_API__: 'false',
