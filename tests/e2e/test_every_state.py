@@ -128,6 +128,7 @@ def test_a_customer_at_the_daily_limit_sees_when_it_resets(apps: Apps, api: Api,
     barista = apps.open_barista(shop)
     phone, number = apps.open_phone(apps.decode_qr(display))
     order_number = place_order(apps, phone, number, drink="Espresso", option=None)
+    card(barista, order_number).get_by_role("button", name="Make", exact=True).click()  # type: ignore[attr-defined]
     card(barista, order_number).get_by_role("button", name="Complete", exact=True).click()  # type: ignore[attr-defined]
     expect(phone.get_by_role("status")).to_contain_text("Ready")
     phone.get_by_role("button", name="Done").click()
