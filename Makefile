@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint typecheck web web-check browser unit bench bench-ui screenshots clean
+.PHONY: run test lint typecheck web web-check browser bench bench-ui screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .serverlesspresso web/node_modules web/dist
+
+# Screenshots of every screen at its viewport, as the end-to-end tests reach them (shown in the README).
+screenshots: $(STAMP) web browser
+	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(VENV)/bin/python -m pytest tests/e2e -q
+
+bench-ui: $(STAMP) web browser
+	$(VENV)/bin/python bench/ui_latency.py $(ARGS)
