@@ -71,8 +71,16 @@ def test_a_drink_goes_from_the_qr_code_to_ready_on_every_screen(apps: Apps, api:
     expect(ticket).to_contain_text("Oat")
     apps.assert_accessible(barista, "barista, queued")
     apps.screenshot(barista, "barista-queued")
-    ticket.get_by_role("button", name="Make", exact=True).click()  # type: ignore[attr-defined]
+    queued = barista.get_by_role("region", name="Queued")
     in_production = barista.get_by_role("region", name="In production")
+    ticket.get_by_role("button", name="Make", exact=True).click()  # type: ignore[attr-defined]
+    expect(in_production.get_by_role("article").filter(has_text=f"#{order_number}")).to_be_visible()
+    expect(status).to_contain_text("being made")
+    # Unmake puts it back in the queue (for everyone); then it is made for good.
+    card(barista, order_number).get_by_role("button", name="Unmake", exact=True).click()  # type: ignore[attr-defined]
+    expect(queued.get_by_role("article").filter(has_text=f"#{order_number}")).to_be_visible()
+    expect(status).to_contain_text("in the queue")
+    card(barista, order_number).get_by_role("button", name="Make", exact=True).click()  # type: ignore[attr-defined]
     expect(in_production.get_by_role("article").filter(has_text=f"#{order_number}")).to_be_visible()
     expect(status).to_contain_text("being made")
     apps.screenshot(barista, "barista-in-production")
