@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from browser_kit import Apps
 from conftest import open_shop
 from playwright.sync_api import expect
 from test_journey import card, place_order
 
-from tests.support.stack import Api
+from tests.support.stack import Api, wait_queued
 
 
 def test_a_drink_marked_sold_out_is_sold_out_on_phones_at_once(apps: Apps, api: Api, organiser: str) -> None:
@@ -78,3 +79,42 @@ def test_a_ticket_prints_alone_on_an_80_mm_receipt(apps: Apps, api: Api, organis
     apps.screenshot(barista, "barista-ticket-print")
     barista.emulate_media(media="screen")
     expect(ticket).to_be_hidden()
+
+
+def _count_tones(page: object) -> None:
+    page.evaluate(  # type: ignore[attr-defined]
+        """() => {
+      window.__tones = 0
+      const start = OscillatorNode.prototype.start
+      OscillatorNode.prototype.start = function (...args) { window.__tones += 1; return start.apply(this, args) }
+    }"""
+    )
+
+
+def test_new_orders_chime_unless_muted_and_muting_sticks(apps: Apps, api: Api, organiser: str) -> None:
+    shop = open_shop(api, organiser)
+    barista = apps.open_barista(shop)
+    _count_tones(barista)
+    barista.get_by_role("heading", name="Queued").click()  # browsers allow sound only after a gesture
+    def new_order() -> None:
+        customer = api.token(f"chime-{uuid.uuid4().hex[:8]}")
+        placed = api.call("POST", f"/shops/{shop}/orders", customer, {"code": api.code(shop, organiser)})
+        assert placed.status_code == 201, placed.text
+        order_id = placed.json()["orderId"]
+        assert api.call("PUT", f"/orders/{order_id}/drink", customer, {"drink": "Espresso"}).status_code == 200
+        number = wait_queued(api, order_id, customer)["number"]
+        expect(barista.get_by_role("status").filter(has_text=f"New order #{number}")).to_be_attached()
+        expect(card(barista, number)).to_be_visible()
+
+    new_order()
+    barista.wait_for_function("() => window.__tones > 0")
+
+    mute = barista.get_by_role("button", name="Mute chime")
+    mute.click()
+    expect(mute).to_have_attribute("aria-pressed", "true")
+    heard = barista.evaluate("() => window.__tones")
+    new_order()
+    assert barista.evaluate("() => window.__tones") == heard, "a muted tablet chimed"
+
+    barista.reload()
+    expect(barista.get_by_role("button", name="Mute chime")).to_have_attribute("aria-pressed", "true")

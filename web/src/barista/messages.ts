@@ -35,7 +35,7 @@ export const messages = {
       newOrder: 'New order #{n}',
       stats: { made: 'Drinks made today', wait: 'Average wait' },
       store: { open: 'Store open', closed: 'Store closed', openAction: 'Open store', closeAction: 'Close store' },
-      sound: { mute: 'Mute', unmute: 'Unmute' },
+      sound: { mute: 'Mute chime' },
       menu: {
         button: 'Menu',
         title: 'Menu',
@@ -106,7 +106,7 @@ export const messages = {
       newOrder: 'Nuevo pedido #{n}',
       stats: { made: 'Bebidas hechas hoy', wait: 'Espera media' },
       store: { open: 'Cafetería abierta', closed: 'Cafetería cerrada', openAction: 'Abrir cafetería', closeAction: 'Cerrar cafetería' },
-      sound: { mute: 'Silenciar', unmute: 'Activar sonido' },
+      sound: { mute: 'Silenciar aviso' },
       menu: {
         button: 'Menú',
         title: 'Menú',
@@ -177,7 +177,7 @@ export const messages = {
       newOrder: '新订单 #{n}',
       stats: { made: '今日已制作', wait: '平均等待' },
       store: { open: '营业中', closed: '已打烊', openAction: '开始营业', closeAction: '停止营业' },
-      sound: { mute: '静音', unmute: '取消静音' },
+      sound: { mute: '提示音静音' },
       menu: {
         button: '菜单',
         title: '菜单',
