@@ -166,3 +166,16 @@ def test_a_phone_in_spanish_gets_spanish(apps: Apps, api: Api, organiser: str) -
     expect(phone.get_by_role("button", name="发送验证码")).to_be_visible()
     phone.reload()
     expect(phone.get_by_role("button", name="发送验证码")).to_be_visible()
+
+
+def test_a_customer_cannot_use_the_barista_or_display_apps(apps: Apps, api: Api, organiser: str) -> None:
+    shop = open_shop(api, organiser)
+    page, number = apps.open_phone(f"{api.stack.base}/barista?shop={shop}")
+    apps.sign_in(page, number)
+    expect(page.get_by_role("alert")).to_contain_text("not in the admin group")
+    expect(page.get_by_role("button", name="Open store")).to_have_count(0)
+    expect(page.get_by_role("button", name="Close store")).to_have_count(0)
+    apps.screenshot(page, "barista-not-allowed")
+    page.goto(f"{api.stack.base}/display?shop={shop}")
+    expect(page.get_by_role("alert")).to_contain_text("not in the admin group")
+    expect(page.get_by_role("img", name="QR code")).to_have_count(0)
