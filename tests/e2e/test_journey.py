@@ -26,6 +26,19 @@ def place_order(apps: Apps, phone: Page, number: str, drink: str = "Cappuccino",
     return int(found.group(1))
 
 
+# The browser's notification and vibration, replaced by recorders (headless Chromium shows neither).
+_SPY_ON_NOTIFICATIONS = """() => {
+  window.__notified = []
+  window.__vibrated = []
+  window.Notification = class {
+    static permission = 'granted'
+    static requestPermission = async () => 'granted'
+    constructor(title, options) { window.__notified.push([title, options && options.body]) }
+  }
+  navigator.vibrate = (pattern) => { window.__vibrated.push(pattern); return true }
+}"""
+
+
 def card(barista: Page, number: int) -> object:
     return barista.get_by_role("article").filter(has_text=re.compile(rf"#{number}\b"))
 
@@ -86,9 +99,16 @@ def test_a_drink_goes_from_the_qr_code_to_ready_on_every_screen(apps: Apps, api:
     apps.screenshot(barista, "barista-in-production")
     apps.screenshot(phone, "phone-being-made")
 
+    phone.evaluate(_SPY_ON_NOTIFICATIONS)
+    stats = barista.get_by_role("definition")
+    expect(stats.first).to_have_text("0")  # drinks made today, before this one
     card(barista, order_number).get_by_role("button", name="Complete", exact=True).click()  # type: ignore[attr-defined]
     expect(status).to_contain_text("Ready")
     expect(status).to_contain_text(f"Order #{order_number}")
+    notified = phone.evaluate("() => [window.__notified, window.__vibrated]")
+    assert notified == [[["Your coffee is ready", f"Order #{order_number} is ready for pickup."]], [[200, 100, 200]]]
+    expect(stats.first).to_have_text("1")
+    expect(stats.nth(1)).to_have_text(re.compile(r"^\d+:\d\d$"))  # the average wait, m:ss
     expect(display.get_by_role("region", name="Ready for pickup")).to_contain_text(f"#{order_number}")
     expect(display.get_by_role("region", name="Upcoming")).not_to_contain_text(f"#{order_number}")
     expect(barista.get_by_role("region", name="Ready").get_by_role("article")).to_contain_text(f"#{order_number}")
