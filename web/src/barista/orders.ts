@@ -2,6 +2,7 @@
 import type { OrderJson } from '../shared/api'
 import type { OrderFieldsFragment, OrderState } from '../shared/generated/graphql'
 import type { LiveMessage } from '../shared/live'
+import { isFinal, isOrderState, stateOfEvent } from '../shared/orderStates'
 import { ageLevel, secondsSince, type AgeLevel } from '../shared/time'
 
 /** A ready card stays this long after `readyAt`, long enough for the customer to see their number called. */
@@ -9,22 +10,6 @@ export const READY_SHOWN_MS = 60_000
 /** Ended orders are kept this long so a late event cannot bring them back; after that they are forgotten. */
 export const FORGET_ENDED_MS = 15 * 60_000
 
-export const FINAL_STATES: ReadonlySet<string> = new Set(['COMPLETED', 'CANCELLED', 'TIMED_OUT', 'REJECTED'])
-const STATES: ReadonlySet<string> = new Set([
-  'WAITING_FOR_DRINK',
-  'QUEUED',
-  'IN_PRODUCTION',
-  'COMPLETED',
-  'CANCELLED',
-  'TIMED_OUT',
-  'REJECTED',
-])
-
-// The workflow's endings carry no `state` (or not one we can rely on): their type says it.
-const STATE_BY_TYPE: Record<string, OrderState> = {
-  'OrderProcessor.OrderTimeOut': 'TIMED_OUT',
-  'OrderProcessor.ShopUnavailable': 'REJECTED',
-}
 const PROCESSOR_NUMBERED = 'OrderProcessor.WaitingCompletion'
 const DRINK_CHOSEN = 'OrderManager.DrinkChosen'
 const NEW_ORDER = 'Validator.NewOrder'
@@ -59,7 +44,7 @@ export interface OrdersState {
 
 export const emptyOrders = (shopId: string): OrdersState => ({ shopId, orders: {}, seq: 0 })
 
-export const isFinal = (state: string): boolean => FINAL_STATES.has(state)
+export { isFinal }
 
 /** Seen in Queued: numbered and waiting (the read side never shows QUEUED without a number; events may). */
 export const isQueuedCard = (order: Order | undefined): boolean => order?.state === 'QUEUED' && order.number !== null
@@ -167,11 +152,9 @@ export function applyMessage(state: OrdersState, message: LiveMessage): Applied 
 }
 
 function nextState(type: string, detailState: unknown, current: OrderState): OrderState | null {
-  const byType = STATE_BY_TYPE[type]
-  if (byType) return byType
   // The workflow numbers an order only once its drink is chosen, even if DrinkChosen is still on its way.
   if (type === PROCESSOR_NUMBERED) return current === 'WAITING_FOR_DRINK' ? 'QUEUED' : null
-  return typeof detailState === 'string' && STATES.has(detailState) ? (detailState as OrderState) : null
+  return stateOfEvent(type, detailState)
 }
 
 /** Orders from a GraphQL read (the read side's fold): newer than what events told us, or filling its gaps. */
@@ -243,7 +226,7 @@ export function reload(state: OrdersState, read: Reload): OrdersState {
  */
 export function applyCommandResult(state: OrdersState, reply: OrderJson, nowMs: number): OrdersState {
   const known = state.orders[reply.orderId]
-  if (!known || reply.shopId !== state.shopId || isFinal(known.state) || !STATES.has(reply.state)) return state
+  if (!known || reply.shopId !== state.shopId || isFinal(known.state) || !isOrderState(reply.state)) return state
   const order: Order = {
     ...known,
     state: reply.state as OrderState,

@@ -1,6 +1,7 @@
 // The customer's order on the phone: built from GraphQL, kept current by the events on their own topic.
 import type { OrderFieldsFragment, OrderState } from '../shared/generated/graphql'
 import type { LiveMessage } from '../shared/live'
+import { isFinal, stateOfEvent } from '../shared/orderStates'
 
 export interface MyOrder {
   id: string
@@ -17,19 +18,8 @@ export interface MyOrder {
   at: string
 }
 
-export const FINAL_STATES: ReadonlySet<OrderState> = new Set(['COMPLETED', 'CANCELLED', 'TIMED_OUT', 'REJECTED'])
-const STATES: ReadonlySet<string> = new Set([
-  'WAITING_FOR_DRINK',
-  'QUEUED',
-  'IN_PRODUCTION',
-  'COMPLETED',
-  'CANCELLED',
-  'TIMED_OUT',
-  'REJECTED',
-])
-
 export function isOpen(order: Pick<MyOrder, 'state'>): boolean {
-  return !FINAL_STATES.has(order.state)
+  return !isFinal(order.state)
 }
 
 function modifiersOf(value: unknown): Record<string, string> {
@@ -56,7 +46,7 @@ export function fromNode(node: OrderFieldsFragment): MyOrder {
 /** A fresh read of the order (after a reconnect): it wins unless events already showed something newer. */
 export function mergeRead(known: MyOrder | null, read: MyOrder): MyOrder {
   if (!known || known.id !== read.id) return read
-  const readIsNewer = read.at >= known.at && !(FINAL_STATES.has(known.state) && !FINAL_STATES.has(read.state))
+  const readIsNewer = read.at >= known.at && !(isFinal(known.state) && !isFinal(read.state))
   const [base, other] = readIsNewer ? [read, known] : [known, read]
   return {
     ...base,
@@ -67,14 +57,6 @@ export function mergeRead(known: MyOrder | null, read: MyOrder): MyOrder {
   }
 }
 
-/** The state an event says the order is in (workflow events carry no `state`; their type says it). */
-function stateOf(message: LiveMessage): OrderState | null {
-  if (message.type === 'OrderProcessor.OrderTimeOut') return 'TIMED_OUT'
-  if (message.type === 'OrderProcessor.ShopUnavailable') return 'REJECTED'
-  const state = message.detail.state
-  return typeof state === 'string' && STATES.has(state) ? (state as OrderState) : null
-}
-
 /** One message from the customer's topic; messages about other orders leave it unchanged. */
 export function applyEvent(order: MyOrder, message: LiveMessage): MyOrder {
   const detail = message.detail
@@ -83,8 +65,8 @@ export function applyEvent(order: MyOrder, message: LiveMessage): MyOrder {
   // A number is a fact whenever it arrives; it never changes once given.
   let next: MyOrder = { ...order, number: order.number ?? number }
   if (message.at && message.at < order.at) return next
-  if (FINAL_STATES.has(order.state)) return next
-  const state = stateOf(message)
+  if (isFinal(order.state)) return next
+  const state = stateOfEvent(message.type, detail.state)
   if (state === null) return next
   next = { ...next, state, at: message.at || order.at }
   if (typeof detail.drink === 'string') next = { ...next, drink: detail.drink, modifiers: modifiersOf(detail.modifiers) }
