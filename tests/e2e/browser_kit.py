@@ -8,18 +8,17 @@ import os
 import random
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import zxingcpp
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from serverlesspresso.signin.service import AdminDirectory
 from serverlesspresso.signin.store import SignInStore
-from tests.support.stack import REPO_ROOT, Stack
+from tests.support.stack import REPO_ROOT, Api, Stack
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Headless Chromium on a machine with a closed network: no GPU, no background calls home.
@@ -165,6 +164,42 @@ class Apps:
         assert not bad, f"axe found serious/critical violations on {screen}:\n{json.dumps(details, indent=2)}"
 
 
-def iter_visible_numbers(text: str) -> Iterator[int]:
-    for match in re.finditer(r"#(\d+)", text):
-        yield int(match.group(1))
+@dataclass(frozen=True)
+class Bar:
+    """A fresh open shop with its display and (optionally) its barista tablet, signed in."""
+
+    shop: str
+    display: Page
+    barista: Page
+
+
+def open_bar(apps: Apps, api: Api, organiser: str, **settings: int) -> Bar:
+    shop = api.new_shop(organiser, **settings)
+    return Bar(shop, apps.open_display(shop), apps.open_barista(shop))
+
+
+def scan_and_order(apps: Apps, bar: Bar, drink: str = "Cappuccino", option: str | None = "Oat") -> tuple[Page, int]:
+    """A new customer scans the display's code, signs in and orders; their phone and the order's number."""
+    phone, number = apps.open_phone(apps.decode_qr(bar.display))
+    return phone, place_order(apps, phone, number, drink, option)
+
+
+def place_order(apps: Apps, phone: Page, number: str, drink: str = "Cappuccino", option: str | None = "Oat") -> int:
+    """Sign in on the phone that opened the QR URL, choose a drink (and an option), place the order; its number."""
+    apps.sign_in(phone, number)
+    expect(phone.get_by_role("radio", name=re.compile(f"^{drink}"))).to_be_enabled()
+    phone.get_by_role("radio", name=re.compile(f"^{drink}")).check()
+    if option is not None:
+        phone.get_by_role("radio", name=option, exact=True).check()
+    phone.get_by_role("button", name="Place order").click()
+    status = phone.get_by_role("status")
+    expect(status).to_contain_text(re.compile(r"Order #\d+"))
+    found = re.search(r"Order #(\d+)", status.inner_text())
+    assert found
+    return int(found.group(1))
+
+
+def card(barista: Page, number: int) -> Locator:
+    return barista.get_by_role("article").filter(has_text=re.compile(rf"#{number}\b"))
+
+

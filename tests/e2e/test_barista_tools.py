@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 import uuid
 
-from browser_kit import Apps
+from browser_kit import Apps, card, open_bar, scan_and_order
 from conftest import open_shop
 from playwright.sync_api import expect
-from test_journey import card, place_order
 
 from tests.support.stack import Api, wait_queued
 
@@ -57,11 +56,9 @@ def test_the_barista_changes_the_shop_settings(apps: Apps, api: Api, organiser: 
 
 
 def test_a_ticket_prints_alone_on_an_80_mm_receipt(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser)
-    display = apps.open_display(shop)
-    barista = apps.open_barista(shop)
-    phone, number = apps.open_phone(apps.decode_qr(display))
-    order_number = place_order(apps, phone, number)
+    bar = open_bar(apps, api, organiser)
+    barista = bar.barista
+    phone, order_number = scan_and_order(apps, bar)
     barista.evaluate("() => { window.print = () => { window.__printed = (window.__printed || 0) + 1 } }")
     card(barista, order_number).get_by_role(  # type: ignore[attr-defined]
         "button", name=f"Print ticket #{order_number}"

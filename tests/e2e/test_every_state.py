@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import re
 
-from browser_kit import Apps
+from browser_kit import Apps, card, open_bar, place_order, scan_and_order
 from conftest import open_shop
 from playwright.sync_api import expect
-from test_journey import card, place_order
 
 from tests.support.stack import Api
 
 
 def test_the_customer_cancels_from_the_phone(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser)
-    display = apps.open_display(shop)
-    barista = apps.open_barista(shop)
-    phone, number = apps.open_phone(apps.decode_qr(display))
-    order_number = place_order(apps, phone, number)
+    bar = open_bar(apps, api, organiser)
+    display, barista = bar.display, bar.barista
+    phone, order_number = scan_and_order(apps, bar)
     expect(card(barista, order_number)).to_be_visible()
 
     phone.get_by_role("button", name="Cancel order").click()
@@ -47,11 +44,9 @@ def test_keeping_the_order_in_the_confirmation_changes_nothing(apps: Apps, api: 
 
 
 def test_the_barista_cancels_from_the_tablet(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser)
-    display = apps.open_display(shop)
-    barista = apps.open_barista(shop)
-    phone, number = apps.open_phone(apps.decode_qr(display))
-    order_number = place_order(apps, phone, number)
+    bar = open_bar(apps, api, organiser)
+    display, barista = bar.display, bar.barista
+    phone, order_number = scan_and_order(apps, bar)
 
     card(barista, order_number).get_by_role("button", name="Cancel", exact=True).click()  # type: ignore[attr-defined]
     dialog = barista.get_by_role("dialog")
@@ -123,11 +118,9 @@ def test_a_used_up_code_hides_and_sends_customers_to_the_next_one(apps: Apps, ap
 
 
 def test_a_customer_at_the_daily_limit_sees_when_it_resets(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser, maxOrdersPerCustomerPerDay=1)
-    display = apps.open_display(shop)
-    barista = apps.open_barista(shop)
-    phone, number = apps.open_phone(apps.decode_qr(display))
-    order_number = place_order(apps, phone, number, drink="Espresso", option=None)
+    bar = open_bar(apps, api, organiser, maxOrdersPerCustomerPerDay=1)
+    display, barista = bar.display, bar.barista
+    phone, order_number = scan_and_order(apps, bar, drink="Espresso", option=None)
     card(barista, order_number).get_by_role("button", name="Make", exact=True).click()  # type: ignore[attr-defined]
     card(barista, order_number).get_by_role("button", name="Complete", exact=True).click()  # type: ignore[attr-defined]
     expect(phone.get_by_role("status")).to_contain_text("Ready")

@@ -4,27 +4,11 @@ from __future__ import annotations
 
 import re
 
-from browser_kit import Apps
+from browser_kit import Apps, card, place_order
 from conftest import open_shop
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.support.stack import Api
-
-
-def place_order(apps: Apps, phone: Page, number: str, drink: str = "Cappuccino", option: str | None = "Oat") -> int:
-    """Sign in on the phone that opened the QR URL, choose a drink (and an option), place the order; its number."""
-    apps.sign_in(phone, number)
-    expect(phone.get_by_role("radio", name=re.compile(f"^{drink}"))).to_be_enabled()
-    phone.get_by_role("radio", name=re.compile(f"^{drink}")).check()
-    if option is not None:
-        phone.get_by_role("radio", name=option, exact=True).check()
-    phone.get_by_role("button", name="Place order").click()
-    status = phone.get_by_role("status")
-    expect(status).to_contain_text(re.compile(r"Order #\d+"))
-    found = re.search(r"Order #(\d+)", status.inner_text())
-    assert found
-    return int(found.group(1))
-
 
 # The browser's notification and vibration, replaced by recorders (headless Chromium shows neither).
 _SPY_ON_NOTIFICATIONS = """() => {
@@ -37,10 +21,6 @@ _SPY_ON_NOTIFICATIONS = """() => {
   }
   navigator.vibrate = (pattern) => { window.__vibrated.push(pattern); return true }
 }"""
-
-
-def card(barista: Page, number: int) -> object:
-    return barista.get_by_role("article").filter(has_text=re.compile(rf"#{number}\b"))
 
 
 def test_a_drink_goes_from_the_qr_code_to_ready_on_every_screen(apps: Apps, api: Api, organiser: str) -> None:

@@ -6,20 +6,16 @@ import json
 import os
 import signal
 
-from browser_kit import Apps
-from conftest import open_shop
+from browser_kit import Apps, card, open_bar, scan_and_order
 from playwright.sync_api import expect
-from test_journey import card, place_order
 
 from tests.support.stack import Api, wait_queued
 
 
 def test_the_apps_recover_from_a_broker_restart_without_a_reload(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser)
-    display = apps.open_display(shop)
-    barista = apps.open_barista(shop)
-    phone, number = apps.open_phone(apps.decode_qr(display))
-    order_number = place_order(apps, phone, number)
+    bar = open_bar(apps, api, organiser)
+    shop, display, barista = bar.shop, bar.display, bar.barista
+    phone, order_number = scan_and_order(apps, bar)
     expect(card(barista, order_number)).to_be_visible()
 
     broker = json.loads((api.stack.data_dir / "broker" / "ready.json").read_text())
