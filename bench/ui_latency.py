@@ -37,14 +37,17 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from serverlesspresso.webapps import bundle_sizes  # noqa: E402
 from tests.support.stack import Api, Stack  # noqa: E402
 
-# Resolves with Date.now() once `selector`'s text matches `pattern` (checked on every DOM change).
-_WAIT_FOR_TEXT = """([selector, pattern]) => new Promise((resolve) => {
-  const matches = () => [...document.querySelectorAll(selector)].some((e) => new RegExp(pattern).test(e.textContent))
-  if (matches()) return resolve(Date.now())
-  new MutationObserver((_, observer) => {
-    if (matches()) { observer.disconnect(); resolve(Date.now()) }
-  }).observe(document.body, { subtree: true, childList: true, characterData: true })
-})"""
+# Starts watching (without waiting): window.__seenAt resolves with Date.now() once `selector`'s text matches
+# `pattern`, checked on every DOM change.
+_WATCH_FOR_TEXT = """([selector, pattern]) => {
+  window.__seenAt = new Promise((resolve) => {
+    const matches = () => [...document.querySelectorAll(selector)].some((e) => new RegExp(pattern).test(e.textContent))
+    if (matches()) return resolve(Date.now())
+    new MutationObserver((_, observer) => {
+      if (matches()) { observer.disconnect(); resolve(Date.now()) }
+    }).observe(document.body, { subtree: true, childList: true, characterData: true })
+  })
+}"""
 _RECORD_COMPLETE_CLICK = """() => {
   window.__completeClickedAt = null
   document.addEventListener('click', (event) => {
@@ -86,13 +89,12 @@ def run(journeys: int) -> dict[str, Any]:
                     card = barista.get_by_role("article").filter(has_text=re.compile(rf"#{order_number}\b"))
                     card.get_by_role("button", name="Make", exact=True).click()
                     expect(status).to_contain_text("being made")
-                    phone_ready = phone.evaluate_handle(_WAIT_FOR_TEXT, ["[role=status]", "Ready"])
-                    display_ready = display.evaluate_handle(
-                        _WAIT_FOR_TEXT, ["#display-ready ~ ol, #display-ready + ol", rf"#{order_number}(?!\d)"]
-                    )
+                    phone.evaluate(_WATCH_FOR_TEXT, ["[role=status]", "Ready"])
+                    display.evaluate(_WATCH_FOR_TEXT, ["#display-ready ~ ol", rf"#{order_number}(?!\d)"])
                     card.get_by_role("button", name="Complete", exact=True).click()
                     clicked = barista.evaluate("() => window.__completeClickedAt")
-                    phone_at, display_at = phone_ready.json_value(), display_ready.json_value()
+                    phone_at = phone.evaluate("() => window.__seenAt")
+                    display_at = display.evaluate("() => window.__seenAt")
                     phone_ms.append(phone_at - clicked)
                     display_ms.append(display_at - clicked)
                     print(
