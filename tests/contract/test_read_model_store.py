@@ -348,9 +348,9 @@ def scanned_counts() -> Iterator[list[int]]:
         events.unregister("after-call.dynamodb.Query", record)
 
 
+# The read cost of a DynamoDB query: only the DynamoDB-backed stores have one.
+@pytest.mark.parametrize("stores", ["dynamodb", "dynamodb-local-runtime"], indirect=True)
 def test_a_days_orders_are_read_from_that_days_key_range_only(stores: Any) -> None:
-    if stores.kind != "dynamodb":
-        pytest.skip("the read cost of a DynamoDB query; the fake has none")
     on_day = placed_around_one_day(stores.read_model)
 
     with scanned_counts() as counts:
