@@ -165,6 +165,7 @@ def test_a_customer_cannot_use_the_barista_or_display_apps(apps: Apps, api: Api,
     shop = open_shop(api, organiser)
     page, number = apps.open_phone(f"{api.stack.base}/barista?shop={shop}")
     apps.sign_in(page, number)
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text("not in the admin group")
     expect(page.get_by_role("button", name="Open store")).to_have_count(0)
     expect(page.get_by_role("button", name="Close store")).to_have_count(0)

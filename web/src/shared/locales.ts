@@ -35,6 +35,7 @@ const en = {
     resend: 'Send a new code',
     resendIn: 'You can ask for a new code in {n} s.',
     otherNumber: 'Use a different number',
+    notAllowed: 'Not allowed',
     insufficient: 'This account is not in the admin group. Ask an organiser to run: serverlesspresso admins add {phone}',
     errors: {
       empty: 'Enter your phone number.',
@@ -94,6 +95,7 @@ const es: typeof en = {
     resend: 'Enviar un código nuevo',
     resendIn: 'Podrás pedir un código nuevo en {n} s.',
     otherNumber: 'Usar otro número',
+    notAllowed: 'Sin permiso',
     insufficient: 'Esta cuenta no está en el grupo admin. Pide a un organizador que ejecute: serverlesspresso admins add {phone}',
     errors: {
       empty: 'Escribe tu número de teléfono.',
@@ -153,6 +155,7 @@ const zh: typeof en = {
     resend: '重新发送验证码',
     resendIn: '{n} 秒后可重新获取验证码。',
     otherNumber: '使用其他号码',
+    notAllowed: '无权访问',
     insufficient: '此账号不在 admin 组中。请组织者运行：serverlesspresso admins add {phone}',
     errors: {
       empty: '请输入手机号。',
