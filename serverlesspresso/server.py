@@ -92,8 +92,9 @@ class _Handler(ChaliceRequestHandler):
         except ValueError:
             length = -1
         if not 0 <= length <= MAX_LOCAL_BODY:
-            self.close_connection = True
-            self._send(LocalResponse.json(413, {"__type": "InvalidParameterException", "message": "body too large"}))
+            self.close_connection = True  # the unread body must not be taken for the next request
+            status, message = (400, "bad Content-Length") if length < 0 else (413, "body too large")
+            self._send(LocalResponse.json(status, {"__type": "InvalidParameterException", "message": message}))
             return True
         request = LocalRequest(
             method=self.command,
