@@ -27,6 +27,7 @@ from chalice.local import LambdaContext
 from moto import mock_aws
 
 from chalicelib.domain import events as ev
+from serverlesspresso.datadir import open_private
 
 logger = logging.getLogger("serverlesspresso.events")
 
@@ -138,7 +139,7 @@ def archive_delivery(path: Path) -> Delivery:
 
     def append(event: dict[str, Any]) -> None:
         line = json.dumps(event, separators=(",", ":"))
-        with lock, open(path, "a", encoding="utf-8") as archive:
+        with lock, open_private(path, "a") as archive:
             archive.write(line + "\n")
 
     return Delivery("event-archive", ev.ALL_EVENTS_PATTERN, append)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore import xform_name
 
+from serverlesspresso.datadir import DataDirectoryLock, ensure_private_directory, make_private, open_private
 from serverlesspresso.identity import AUDIENCE, ISSUER, USER_POOL_ID, LocalIdentityProvider
 from serverlesspresso.journal import DynamoDBJournal
 
@@ -47,11 +48,20 @@ class LocalRuntime:
         self.data_dir = options.data_dir.resolve()
         self.identity = LocalIdentityProvider(self.data_dir)
         self.journal = DynamoDBJournal(self.data_dir / "dynamodb.journal", fsync=options.fsync)
+        self.lock = DataDirectoryLock(self.data_dir)
         self._stopped = threading.Event()
 
     def start(self) -> None:
         started = time.perf_counter()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Everything here is private (task tokens, QR codes, keys, the broker's password): files this process
+        # and the broker create are 0600, and what an older run left readable is closed before anything else.
+        os.umask(0o077)
+        ensure_private_directory(self.data_dir)
+        # Held until this process ends, however it ends: a second `up` would replay and rewrite the journal
+        # under this one.
+        self.lock.acquire()
+        for path in make_private(self.data_dir):
+            logger.info("made %s private to its owner", path)
         self.identity.ensure_keys()
         self._configure_environment()
         self.journal.install()  # before any botocore session exists, so every client is journaled
@@ -88,7 +98,7 @@ class LocalRuntime:
 
         moto_speedups.install()
         # The broker runs in its own process: in this one, the GIL would make it wait behind the app.
-        (self.data_dir / "broker").mkdir(exist_ok=True)
+        ensure_private_directory(self.data_dir / "broker")
         credentials = InternalCredentials.create(self.data_dir / "broker" / "backend-credentials.json")
         self.broker = self._start_broker(self.options.mqtt_port, ws_port=0)
         self.backend = BackendPublisher("127.0.0.1", self.broker.address.tcp_port, credentials)
@@ -225,7 +235,7 @@ class LocalRuntime:
             ws_host="127.0.0.1",
             ws_port=ws_port,
             ready_file=self.data_dir / "broker" / "ready.json",
-            log=open(self.data_dir / "broker" / "broker.log", "ab"),  # noqa: SIM115 - handed to the child
+            log=open_private(self.data_dir / "broker" / "broker.log", "ab"),
         )
 
     def _supervise_broker(self) -> None:
@@ -259,6 +269,7 @@ class LocalRuntime:
         self.broker.stop()
         self.aws.stop()
         self.signin_store.close()
+        self.lock.release()
 
 
 def _default_public_url(host: str, port: int) -> str:
