@@ -24,6 +24,22 @@ def _data_dir_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive_seconds(text: str) -> int:
+    try:
+        seconds = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {seconds}")
+    return seconds
+
+
+def _user_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a user (it cannot be empty)")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="serverlesspresso", description="Serverlesspresso, on one machine.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,9 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     token = commands.add_parser("token", help="print a signed ID token for a user")
-    token.add_argument("--user", required=True, help="user name (the same name always gets the same sub)")
+    token.add_argument(
+        "--user", required=True, type=_user_name, help="user name (the same name always gets the same sub)"
+    )
     token.add_argument("--admin", action="store_true", help="put the user in the 'admin' group (baristas, organisers)")
-    token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds (default: 12 hours)")
+    token.add_argument(
+        "--ttl", type=_positive_seconds, default=12 * 3600, help="lifetime in seconds (default: 12 hours)"
+    )
     _data_dir_arg(token)
 
     code = commands.add_parser("code", help="show the shop's current QR code in the terminal")
@@ -77,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--shop", default="default", help="shop id (default: default)")
     who = watch.add_mutually_exclusive_group()
     who.add_argument("--admin", action="store_true", help="also the shop's admin topic (every order event)")
-    who.add_argument("--user", help="also this customer's own topic (signs in as them)")
+    who.add_argument("--user", type=_user_name, help="also this customer's own topic (signs in as them)")
     watch.add_argument(
         "--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL: mqtt://host:port or ws://host:port/mqtt"
     )
@@ -197,6 +217,7 @@ def _outbox(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
+    import signal
     import threading
 
     from awscrt.exceptions import AwsCrtError
@@ -219,14 +240,14 @@ def _watch(args: argparse.Namespace) -> int:
         print(f"error: cannot watch {args.mqtt}: {error}", file=sys.stderr)
         return 1
     stop = threading.Event()
+    # Installed explicitly: a shell without job control starts `watch &` with SIGINT ignored, and Python then
+    # leaves it ignored (no KeyboardInterrupt ever comes). SIGTERM gets the same clean stop.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: stop.set())
     watch_thread = threading.Thread(target=watch, args=(connection, target.topics, sys.stdout, stop), daemon=True)
     watch_thread.start()
-    try:
-        while watch_thread.is_alive():
-            watch_thread.join(0.5)
-    except KeyboardInterrupt:
-        stop.set()
-        watch_thread.join(15)
+    while watch_thread.is_alive():
+        watch_thread.join(0.5)
     return 0
 
 
@@ -297,9 +318,7 @@ def _code(args: argparse.Namespace) -> int:
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    request = urllib.request.Request(
-        f"{args.url}/shops/{args.shop}/code", headers={"Authorization": f"Bearer {token}"}
-    )
+    request = urllib.request.Request(f"{args.url}/shops/{args.shop}/code", headers={"Authorization": f"Bearer {token}"})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             body = json.loads(response.read())

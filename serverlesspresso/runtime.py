@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -19,6 +20,7 @@ from serverlesspresso.journal import DynamoDBJournal
 
 if TYPE_CHECKING:
     from serverlesspresso.broker.process import BrokerProcess
+    from serverlesspresso.server import LocalHttpServer
 
 logger = logging.getLogger("serverlesspresso")
 
@@ -28,6 +30,10 @@ TABLE_NAME = "serverlesspresso"
 BUS_NAME = "default"  # Chalice's on_cw_event rules live on the default bus
 DEFAULT_SHOP_ID = "default"
 RESTART_REASON = "The shop's system restarted while this order was in progress; please order again"
+
+
+class StartError(RuntimeError):
+    """`up` cannot start; the message says what the person starting it can do about it."""
 
 
 @dataclass
@@ -52,6 +58,20 @@ class LocalRuntime:
         self._stopped = threading.Event()
 
     def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        """After a failed start: stop the broker child if it was started (the rest ends with this process)."""
+        broker: BrokerProcess | None = getattr(self, "broker", None)
+        if broker is not None:
+            broker.stop()
+        self.lock.release()
+
+    def _start(self) -> None:
         started = time.perf_counter()
         # Everything here is private (task tokens, QR codes, keys, the broker's password): files this process
         # and the broker create are 0600, and what an older run left readable is closed before anything else.
@@ -86,7 +106,7 @@ class LocalRuntime:
             workflow_delivery,
         )
         from serverlesspresso.live_publisher import MqttLivePublisher
-        from serverlesspresso.server import LocalHttpServer, jwks_route
+        from serverlesspresso.server import jwks_route
         from serverlesspresso.signin.protocol import cognito_route
         from serverlesspresso.signin.service import SignInService
         from serverlesspresso.signin.store import SignInStore
@@ -97,15 +117,16 @@ class LocalRuntime:
         logging.getLogger("serverlesspresso").setLevel(logging.INFO)
 
         moto_speedups.install()
+        # Bound now (serving starts last) so a port of 0 is known before the QR code's URL is set, and a busy
+        # port is reported before anything else has started.
+        self.http = self._bind_http(chalice_app.app)
         # The broker runs in its own process: in this one, the GIL would make it wait behind the app.
         ensure_private_directory(self.data_dir / "broker")
         credentials = InternalCredentials.create(self.data_dir / "broker" / "backend-credentials.json")
-        self.broker = self._start_broker(self.options.mqtt_port, ws_port=0)
+        self.broker = self._start_first_broker()
         self.backend = BackendPublisher("127.0.0.1", self.broker.address.tcp_port, credentials)
         bootstrap.use_local_live_publisher(MqttLivePublisher(self.backend))
 
-        # Bound now (serving starts last) so a port of 0 is known before the QR code's URL is set.
-        self.http = LocalHttpServer(chalice_app.app, self.options.host, self.options.port)
         public_url = self.options.public_url or _default_public_url(self.options.host, self.http.port)
         self.public_url = public_url.rstrip("/")
         os.environ["ORDER_APP_URL"] = f"{self.public_url}/order"
@@ -222,6 +243,33 @@ class LocalRuntime:
             signal.signal(sig, lambda *_: self._stopped.set())
         self._stopped.wait()
 
+    def _bind_http(self, app: Any) -> LocalHttpServer:
+        from serverlesspresso.server import LocalHttpServer
+
+        host, port = self.options.host, self.options.port
+        try:
+            return LocalHttpServer(app, host, port)
+        except OSError as error:
+            raise StartError(f"cannot serve HTTP on {host} {_why_not_listening(port, error, '--port')}") from error
+
+    @property
+    def broker_log(self) -> Path:
+        return self.data_dir / "broker" / "broker.log"
+
+    def _start_first_broker(self) -> BrokerProcess:
+        from serverlesspresso.broker.process import BrokerPortInUse, BrokerStartError
+
+        try:
+            return self._start_broker(self.options.mqtt_port, ws_port=0)
+        except BrokerPortInUse as error:
+            busy = OSError(errno.EADDRINUSE, os.strerror(errno.EADDRINUSE))
+            raise StartError(
+                f"cannot serve MQTT on {error.host} {_why_not_listening(error.port, busy, '--mqtt-port')}; "
+                f"the broker's log: {self.broker_log}"
+            ) from error
+        except BrokerStartError as error:
+            raise StartError(f"cannot start the MQTT broker: {error}") from error
+
     def _start_broker(self, tcp_port: int, ws_port: int) -> BrokerProcess:
         from serverlesspresso.broker.process import BrokerProcess
 
@@ -235,7 +283,7 @@ class LocalRuntime:
             ws_host="127.0.0.1",
             ws_port=ws_port,
             ready_file=self.data_dir / "broker" / "ready.json",
-            log=open_private(self.data_dir / "broker" / "broker.log", "ab"),
+            log=open_private(self.broker_log, "ab"),
         )
 
     def _supervise_broker(self) -> None:
@@ -270,6 +318,16 @@ class LocalRuntime:
         self.aws.stop()
         self.signin_store.close()
         self.lock.release()
+
+
+def _why_not_listening(port: int, error: OSError, flag: str) -> str:
+    if error.errno == errno.EADDRINUSE:
+        why = "is already in use (by another 'serverlesspresso up'?)"
+    elif error.errno == errno.EACCES:
+        why = "needs privileges this user does not have (ports below 1024)"
+    else:
+        why = f"cannot be used: {error.strerror or error}"
+    return f"port {port}: the port {why}; choose another with {flag} (0 picks a free one)"
 
 
 def _default_public_url(host: str, port: int) -> str:

@@ -1,7 +1,7 @@
 """`python -m serverlesspresso.broker`: run the local MQTT broker until SIGTERM/SIGINT.
 
-Exit codes: 0 after a clean stop, 1 if the broker could not start (a port in use, say), 2 for bad arguments or
-unreadable key/credential files.
+Exit codes: 0 after a clean stop, 1 if the broker could not start, 2 for bad arguments or unreadable key/credential
+files, 3 if the TCP port is in use, 4 if the WebSocket port is (process.EXIT_TCP_PORT_IN_USE, EXIT_WS_PORT_IN_USE).
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ import jwt
 from amqtt.errors import BrokerError
 
 from serverlesspresso.broker.auth import Authenticator
+from serverlesspresso.broker.process import EXIT_TCP_PORT_IN_USE, EXIT_WS_PORT_IN_USE
 from serverlesspresso.broker.server import (
     CONNECT_TIMEOUT_SECONDS,
     WS_PATH,
     Listen,
+    ListenerPortInUse,
     ServerlesspressoBroker,
     broker_config,
 )
@@ -93,6 +95,9 @@ async def serve(args: argparse.Namespace, authenticator: Authenticator) -> int:
         await broker.start()
     except BrokerError as error:  # amqtt wraps every failure (EADDRINUSE, say) in it
         log.error("the MQTT broker could not start: %s", error)
+        busy = error.__cause__
+        if isinstance(busy, ListenerPortInUse):
+            return EXIT_WS_PORT_IN_USE if busy.websocket else EXIT_TCP_PORT_IN_USE
         return 1
 
     stop = asyncio.Event()

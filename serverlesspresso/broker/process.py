@@ -21,8 +21,21 @@ import serverlesspresso
 _PACKAGE_ROOT = str(Path(serverlesspresso.__file__).resolve().parents[1])
 
 
+# Exit codes of `python -m serverlesspresso.broker` the parent turns into BrokerPortInUse.
+EXIT_TCP_PORT_IN_USE = 3
+EXIT_WS_PORT_IN_USE = 4
+
+
 class BrokerStartError(RuntimeError):
     pass
+
+
+class BrokerPortInUse(BrokerStartError):
+    def __init__(self, message: str, host: str, port: int, websocket: bool) -> None:
+        super().__init__(message)
+        self.host = host
+        self.port = port
+        self.websocket = websocket
 
 
 @dataclass(frozen=True)
@@ -118,18 +131,25 @@ class BrokerProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+        log_name = getattr(log, "name", None)
+        see_log = f"; its log: {Path(log_name).resolve()}" if isinstance(log_name, str) else ""
         deadline = time.monotonic() + timeout
         while True:
             address = read_ready_file(ready)
             if address is not None and address.pid == process.pid:
                 return cls(process, address, ready)
             code = process.poll()
+            if code in (EXIT_TCP_PORT_IN_USE, EXIT_WS_PORT_IN_USE):
+                websocket = code == EXIT_WS_PORT_IN_USE
+                host, port = (ws_host, ws_port) if websocket else (tcp_host, tcp_port)
+                kind = "MQTT over WebSockets" if websocket else "MQTT"
+                raise BrokerPortInUse(f"{kind} port {port} on {host} is already in use{see_log}", host, port, websocket)
             if code is not None:
-                raise BrokerStartError(f"the MQTT broker exited with code {code} before it was ready (see its log)")
+                raise BrokerStartError(f"the MQTT broker exited with code {code} before it was ready{see_log}")
             if time.monotonic() > deadline:
                 process.kill()
                 process.wait()
-                raise BrokerStartError(f"the MQTT broker was not ready within {timeout:.0f} s")
+                raise BrokerStartError(f"the MQTT broker was not ready within {timeout:.0f} s{see_log}")
             time.sleep(0.02)
 
     def alive(self) -> bool:

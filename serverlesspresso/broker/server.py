@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 from collections import deque
 from dataclasses import dataclass
@@ -66,6 +67,15 @@ IOT_CORE_DEFAULT_KEEPALIVE = 1200  # what IoT Core uses when a client asks for 0
 CONNECT_TIMEOUT_SECONDS = 10.0
 _CLOSE_TIMEOUT = 2.0
 WS_CLOSE_TIMEOUT = 0.5
+
+
+class ListenerPortInUse(Exception):
+    """A listener's port is taken: the one failure the parent can explain by itself (see process.EXIT_*)."""
+
+    def __init__(self, websocket: bool, host: str | None, port: int) -> None:
+        super().__init__(f"{'WebSocket' if websocket else 'TCP'} port {port} on {host or '*'} is already in use")
+        self.websocket = websocket
+        self.port = port
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,21 @@ class ServerlesspressoBroker(Broker):
     ) -> Any:
         if address:
             address = address.strip("[]")  # amqtt hands IPv6 addresses over with the brackets of "[::1]:1883"
+        try:
+            return await self._listen(listener_name, listener_type, address, port, ssl_context)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ListenerPortInUse(listener_type == ListenerType.WS, address, port) from error
+            raise
+
+    async def _listen(
+        self,
+        listener_name: str,
+        listener_type: ListenerType,
+        address: str | None,
+        port: int,
+        ssl_context: Any,
+    ) -> Any:
         if listener_type != ListenerType.WS:
             return await super()._create_server_instance(listener_name, listener_type, address, port, ssl_context)
 

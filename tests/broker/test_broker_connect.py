@@ -18,7 +18,7 @@ import pytest
 from broker_raw_client import RawClient
 from broker_testkit import RunningBroker, run, start_broker, user_topic_of
 
-from serverlesspresso.broker.process import BrokerStartError, read_ready_file
+from serverlesspresso.broker.process import BrokerPortInUse, read_ready_file
 from serverlesspresso.identity import AUDIENCE, ISSUER, LocalIdentityProvider
 
 NOT_AUTHORIZED = 5
@@ -183,12 +183,19 @@ def test_the_ready_file_names_the_bound_ports_and_sigterm_stops_cleanly(
     assert not ready.exists()
 
 
-def test_a_port_in_use_fails_the_start(identity: LocalIdentityProvider, tmp_path: Path) -> None:
+@pytest.mark.parametrize("websocket", [False, True])
+def test_a_port_in_use_fails_the_start_naming_the_port_and_the_log(
+    identity: LocalIdentityProvider, tmp_path: Path, websocket: bool
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        with pytest.raises(BrokerStartError, match="exited with code 1"):
-            start_broker(identity, tmp_path, tcp_port=taken.getsockname()[1])
+        port = taken.getsockname()[1]
+        with pytest.raises(BrokerPortInUse) as refused:
+            start_broker(identity, tmp_path, **{"ws_port" if websocket else "tcp_port": port})
+    assert (refused.value.port, refused.value.websocket) == (port, websocket)
+    assert f"port {port} on 127.0.0.1 is already in use" in str(refused.value)
+    assert str((tmp_path / "broker.log").resolve()) in str(refused.value)
 
 
 def test_unreadable_key_or_credential_files_are_usage_errors(identity: LocalIdentityProvider, tmp_path: Path) -> None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
+import pytest
 from conftest import REPO_ROOT, Api, Stack
 
 
@@ -120,3 +124,87 @@ def test_an_admin_added_before_they_sign_in_is_listed_as_such(stack: Stack) -> N
     removed = _cli("admins", "remove", "+14155550142", "--data-dir", str(stack.data_dir))
     assert removed.returncode == 0 and "no longer" in removed.stdout
     assert "+14155550142" not in _cli("admins", "list", "--data-dir", str(stack.data_dir)).stdout
+
+
+def _watch_until_subscribed(stack: Stack, **popen: Any) -> subprocess.Popen[str]:
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "serverlesspresso.cli", "watch", "--shop", "default"]
+        + ["--mqtt", stack.mqtt_url, "--data-dir", str(stack.data_dir)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **popen,
+    )
+    assert watcher.stdout is not None
+    deadline = time.monotonic() + 20
+    lines: list[str] = []
+    while not any("subscribed to" in line and "/board" in line for line in lines):
+        if time.monotonic() > deadline or watcher.poll() is not None:
+            watcher.kill()
+            watcher.wait()
+            raise AssertionError(f"watch never subscribed: {lines}")
+        lines.append(watcher.stdout.readline())
+    return watcher
+
+
+def _stops_within(process: subprocess.Popen[str], seconds: float) -> int | None:
+    """The exit code, or None after killing a process that did not stop (never left running)."""
+    try:
+        return process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_watch_stops_on_sigint_and_sigterm_even_started_in_the_background(stack: Stack, stop_signal: int) -> None:
+    # A shell without job control starts `cmd &` with SIGINT ignored; Python then installs no handler of its own.
+    watcher = _watch_until_subscribed(stack, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    watcher.send_signal(stop_signal)
+    assert _stops_within(watcher, 15) == 0
+
+
+def _listening_socket() -> socket.socket:
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    return busy
+
+
+def test_up_on_a_busy_http_port_names_the_port_and_the_flag(tmp_path: Path) -> None:
+    with _listening_socket() as busy:
+        port = busy.getsockname()[1]
+        result = _cli("up", "--port", str(port), "--mqtt-port", "0", "--data-dir", str(tmp_path / "data"))
+    assert result.returncode == 1
+    assert f"port {port}" in result.stderr and "--port" in result.stderr, result.stderr
+
+
+def test_up_on_a_busy_mqtt_port_names_the_port_and_the_broker_log(tmp_path: Path) -> None:
+    with _listening_socket() as busy:
+        port = busy.getsockname()[1]
+        result = _cli("up", "--port", "0", "--mqtt-port", str(port), "--data-dir", str(tmp_path / "data"))
+    assert result.returncode == 1
+    assert f"port {port}" in result.stderr and "--mqtt-port" in result.stderr, result.stderr
+    assert str((tmp_path / "data" / "broker" / "broker.log").resolve()) in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (("--ttl", "-5"), "--ttl"),
+        (("--ttl", "0"), "--ttl"),
+        (("--user", ""), "--user"),
+        (("--user", "   "), "--user"),
+    ],
+)
+def test_token_refuses_a_lifetime_that_is_not_positive_and_an_empty_user(
+    stack: Stack, args: tuple[str, ...], complaint: str
+) -> None:
+    base = {"--user": "someone", "--ttl": "60"}
+    base[args[0]] = args[1]
+    result = _cli("token", *[part for pair in base.items() for part in pair], "--data-dir", str(stack.data_dir))
+    assert result.returncode == 2, result.stdout
+    assert result.stdout == ""
+    assert "usage: serverlesspresso token" in result.stderr and f"argument {complaint}" in result.stderr
