@@ -42,6 +42,9 @@ class Principal:
     username: str
     is_admin: bool = False
     is_backend: bool = False
+    # The token's `exp` (seconds since the epoch): the broker closes the connection then, as IoT Core does with the
+    # authorizer's disconnectAfterInSeconds. None for the backend's credential, which does not expire.
+    expires_at: float | None = None
     _receive_filters: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -53,8 +56,12 @@ class Principal:
         return cls(sub="", username=username, is_backend=True)
 
     @classmethod
-    def person(cls, sub: str, username: str, is_admin: bool) -> Principal:
-        return cls(sub=sub, username=username, is_admin=is_admin)
+    def person(cls, sub: str, username: str, is_admin: bool, expires_at: float | None = None) -> Principal:
+        return cls(sub=sub, username=username, is_admin=is_admin, expires_at=expires_at)
+
+    def seconds_left(self, now: float) -> float | None:
+        """How long this principal's connection may last from `now` (None: no limit; 0: over)."""
+        return None if self.expires_at is None else max(0.0, self.expires_at - now)
 
     @property
     def identity(self) -> str:

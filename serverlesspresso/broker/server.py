@@ -22,7 +22,9 @@ this module:
 * an invalid PUBLISH really closes the connection (stock left a zombie that no longer routed anything), and so does
   a malformed or oversized packet (stock skipped it and parsed the rest as the next packet; see patches.py, which
   also fixes a WebSocket reader loop that one empty frame turned into a 100% CPU hang of the whole broker);
-* the WebSocket listener accepts the upgrade only on /mqtt (stock ignores the path).
+* the WebSocket listener accepts the upgrade only on /mqtt (stock ignores the path);
+* a connection is closed when its token expires (stock checks a password at CONNECT only), as IoT Core does with the
+  custom authorizer's disconnectAfterInSeconds.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass
 from functools import partial
@@ -340,6 +343,8 @@ class ServerlesspressoBroker(Broker):
         principal = principal_of(session)
         if principal is None:
             return False
+        if principal.seconds_left(time.time()) == 0:
+            return False  # the connection is being closed for it; nothing more in the meantime
         if action == Action.SUBSCRIBE:
             return principal.may_subscribe(topic)
         if action == Action.RECEIVE:
@@ -444,7 +449,24 @@ class ServerlesspressoBroker(Broker):
 
     async def _client_message_loop(self, client_session: Session, handler: BrokerProtocolHandler) -> None:
         client_session.attributes.pop(_SKIP_RETAINED_BURST, None)
-        await super()._client_message_loop(client_session, handler)
+        expiry = asyncio.create_task(self._close_when_token_expires(client_session, handler))
+        try:
+            await super()._client_message_loop(client_session, handler)
+        finally:
+            expiry.cancel()
+
+    async def _close_when_token_expires(self, session: Session, handler: BrokerProtocolHandler) -> None:
+        """The token is checked at CONNECT only, so the connection must end when the token does: a client that stayed
+        connected would go on receiving, and subscribing, on a token that is no longer valid. IoT Core does the same
+        with the custom authorizer's disconnectAfterInSeconds (set from `exp` too). The apps reconnect with a fresh
+        token; a persistent session keeps its subscriptions and queued messages for that reconnect."""
+        principal = principal_of(session)
+        seconds = principal.seconds_left(time.time()) if principal is not None else None
+        if seconds is None:
+            return
+        await asyncio.sleep(seconds)
+        log.info("%s (%s): token expired, closing the connection", session.client_id, principal and principal.identity)
+        await handler.handle_connection_closed()
 
     async def _publish_retained_messages_for_subscription(
         self, subscription: tuple[str, int], session: Session

@@ -255,3 +255,23 @@ def test_oversized_and_malformed_packets_close_the_connection(broker: RunningBro
         await watcher.disconnect()
 
     run(scenario())
+
+
+def test_a_connection_is_closed_when_its_token_expires_and_a_fresh_token_resumes_it(broker: RunningBroker) -> None:
+    """As IoT Core's disconnectAfterInSeconds: receiving (and subscribing) ends with the token."""
+    token = broker.identity.issue("expiring", ttl_seconds=2)
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+
+    async def scenario() -> None:
+        client = RawClient(broker.port)
+        assert await client.connect("expiring-phone", "u", token, clean=False) == (0, 0)
+        assert await client.subscribe(user_topic_of("expiring")) == [1]
+        await asyncio.wait_for(client.closed.wait(), max(0.0, exp - time.time()) + 2)
+        closed_at = time.time()
+        assert exp - 0.5 <= closed_at <= exp + 1.5, (exp, closed_at)
+        # The app reconnects with a fresh token and finds its session (subscriptions included) again.
+        again = RawClient(broker.port)
+        assert await again.connect("expiring-phone", "u", broker.token("expiring"), clean=False) == (1, 0)
+        await again.disconnect()
+
+    run(scenario(), timeout=15)

@@ -85,8 +85,16 @@ def authenticator(identity: LocalIdentityProvider) -> Authenticator:
 def test_a_valid_id_token_authenticates_as_its_subject(
     authenticator: Authenticator, identity: LocalIdentityProvider
 ) -> None:
-    principal = authenticator.authenticate("anything", identity.issue("alice", admin=True))
-    assert principal == Principal.person(ALICE, "alice", is_admin=True)
+    token = identity.issue("alice", admin=True, ttl_seconds=600)
+    principal = authenticator.authenticate("anything", token)
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    assert principal == Principal.person(ALICE, "alice", is_admin=True, expires_at=exp)
+    assert principal is not None and principal.seconds_left(exp - 600) == 600 and principal.seconds_left(exp + 1) == 0
+
+
+def test_the_backend_credential_never_expires(authenticator: Authenticator) -> None:
+    backend = authenticator.authenticate("svc", "p" * 32)
+    assert backend is not None and backend.expires_at is None and backend.seconds_left(1e12) is None
 
 
 def test_sdk_metrics_in_the_username_are_ignored(authenticator: Authenticator) -> None:
