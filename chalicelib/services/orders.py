@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib.domain import events as ev
 from chalicelib.domain.codes import parse_code, window_id_at
 from chalicelib.domain.errors import ConcurrentUpdate, InvalidCode, NotFound, StoreClosed, ValidationError
-from chalicelib.domain.order import Actor, Order, order_day
+from chalicelib.domain.order import Actor, Order, OrderChange, order_day
 from chalicelib.ports import (
     Clock,
     CodeWindowRepository,
@@ -102,7 +102,7 @@ class OrderService:
     def choose_drink(self, actor: Actor, order_id: str, body: Any) -> Order:
         drink, modifiers = parse_drink_choice(body)
 
-        def mutate(order: Order) -> Order:
+        def mutate(order: Order) -> OrderChange:
             order.check_visible_to(actor)
             shop = self._shops.get(order.shop_id)
             if shop is None:
@@ -110,21 +110,21 @@ class OrderService:
             chosen = shop.choose(drink, modifiers)
             return order.choose_drink(actor, drink, chosen)
 
-        return self._change(order_id, mutate, ev.DRINK_CHOSEN)
+        return self._change(order_id, mutate)
 
     def cancel(self, actor: Actor, order_id: str) -> Order:
-        return self._change(order_id, lambda o: o.cancel(actor), ev.ORDER_CANCELLED, cancelledBy=actor.sub)
+        return self._change(order_id, lambda o: o.cancel(actor))
 
     # ----- barista ----------------------------------------------------------------------------
 
     def claim(self, actor: Actor, order_id: str) -> Order:
-        return self._change(order_id, lambda o: o.claim(actor), ev.MAKE_ORDER)
+        return self._change(order_id, lambda o: o.claim(actor))
 
     def unclaim(self, actor: Actor, order_id: str) -> Order:
-        return self._change(order_id, lambda o: o.unclaim(actor), ev.ORDER_UNCLAIMED)
+        return self._change(order_id, lambda o: o.unclaim(actor))
 
     def complete(self, actor: Actor, order_id: str) -> Order:
-        return self._change(order_id, lambda o: o.complete(actor), ev.ORDER_COMPLETED)
+        return self._change(order_id, lambda o: o.complete(actor))
 
     def get_for(self, actor: Actor, order_id: str) -> Order:
         order = self._require(order_id)
@@ -135,24 +135,19 @@ class OrderService:
 
     def on_workflow_started(self, detail: Mapping[str, Any]) -> Order:
         token = str(detail["taskToken"])
-        return self._change(str(detail["orderId"]), lambda o: o.workflow_started(token), None)
+        return self._change(str(detail["orderId"]), lambda o: o.workflow_started(token))
 
     def on_waiting_completion(self, detail: Mapping[str, Any]) -> Order:
         token, number = str(detail["taskToken"]), int(detail["number"])
-        return self._change(
-            str(detail["orderId"]),
-            lambda o: o.waiting_completion(number, token),
-            ev.MANAGER_WAITING_COMPLETION,
-            only_if_active=True,
-        )
+        return self._change(str(detail["orderId"]), lambda o: o.waiting_completion(number, token))
 
     def on_timed_out(self, detail: Mapping[str, Any]) -> Order:
         reason = str(detail.get("reason") or "The order timed out")
-        return self._change(str(detail["orderId"]), lambda o: o.time_out(reason), None)
+        return self._change(str(detail["orderId"]), lambda o: o.time_out(reason))
 
     def on_shop_unavailable(self, detail: Mapping[str, Any]) -> Order:
         reason = str(detail.get("reason") or "The shop is not taking orders")
-        return self._change(str(detail["orderId"]), lambda o: o.reject(reason), None)
+        return self._change(str(detail["orderId"]), lambda o: o.reject(reason))
 
     def end_interrupted(self, reason: str) -> list[Order]:
         """End every unfinished order whose workflow was lost, with the workflow's usual events.
@@ -161,16 +156,7 @@ class OrderService:
         """
         ended = []
         for order in self._orders.list_unfinished():
-            ended.append(
-                self._change(
-                    order.order_id,
-                    lambda o: o.time_out(reason),
-                    ev.ORDER_TIMED_OUT,
-                    also=(ev.ORDER_FINISHED, {"outcome": "TIMED_OUT"}),
-                    reason=reason,
-                    stage="restart",
-                )
-            )
+            ended.append(self._change(order.order_id, lambda o: o.end_interrupted(reason)))
         return ended
 
     def flush_outboxes(self) -> int:
@@ -194,28 +180,17 @@ class OrderService:
             raise NotFound(f"there is no order '{order_id}'")
         return order
 
-    def _change(
-        self,
-        order_id: str,
-        mutate: Callable[[Order], Order],
-        event_type: str | None,
-        also: tuple[str, dict[str, Any]] | None = None,
-        only_if_active: bool = False,
-        **extra: Any,
-    ) -> Order:
+    def _change(self, order_id: str, mutate: Callable[[Order], OrderChange]) -> Order:
+        """Apply a command to the order, saving it with the events the order records, in its outbox."""
         for _ in range(_MAX_ATTEMPTS):
             order = self._require(order_id)
-            changed = mutate(order)
-            if changed == order:
+            change = mutate(order)
+            if change.order == order:
                 saved = order
             else:
-                next_version = replace(changed, version=order.version + 1)
-                recorded = []
-                if event_type is not None and not (only_if_active and changed.state.is_final):
-                    recorded.append(self._event(event_type, next_version, **extra))
-                if also is not None:
-                    recorded.append(self._event(also[0], next_version, **also[1]))
-                changed = replace(changed, outbox=order.outbox + tuple(e.to_json() for e in recorded))
+                next_version = replace(change.order, version=order.version + 1)
+                recorded = [self._event(e.detail_type, next_version, **e.fields) for e in change.events]
+                changed = replace(change.order, outbox=order.outbox + tuple(e.to_json() for e in recorded))
                 releases = changed.releases_daily_slot and not order.releases_daily_slot
                 try:
                     saved = self._orders.save(changed, order.created_at[:10] if releases else None)

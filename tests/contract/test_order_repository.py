@@ -332,7 +332,7 @@ def test_save_of_a_stale_version_raises_concurrent_update_and_changes_nothing(wi
     winner = orders.save(replace(placed, state=OrderState.QUEUED, drink="Espresso"))
 
     with pytest.raises(ConcurrentUpdate):
-        orders.save(placed.reject("too late"))
+        orders.save(placed.reject("too late").order)
 
     assert orders.get("o-1") == winner
 

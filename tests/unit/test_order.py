@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.domain import errors
+from chalicelib.domain import events as ev
 from chalicelib.domain.errors import AlreadyClaimed, ConcurrentUpdate, DomainError, Forbidden, InvalidState
 from chalicelib.domain.order import (
     CANCELLABLE_STATES,
@@ -16,6 +17,7 @@ from chalicelib.domain.order import (
     OUTCOME_DRINK_CHOSEN,
     Actor,
     Order,
+    OrderChange,
     OrderState,
 )
 
@@ -121,7 +123,7 @@ def test_order_is_not_visible_to_another_customer():
 
 def test_customer_choosing_a_drink_queues_the_order():
     order = new_order()
-    chosen = order.choose_drink(CUSTOMER, "Cappuccino", {"Milk": "Oat", "Size": "Large"})
+    chosen = order.choose_drink(CUSTOMER, "Cappuccino", {"Milk": "Oat", "Size": "Large"}).order
     assert chosen.state is OrderState.QUEUED
     assert chosen.drink == "Cappuccino"
     assert dict(chosen.modifiers) == {"Milk": "Oat", "Size": "Large"}
@@ -137,14 +139,14 @@ def test_customer_choosing_a_drink_queues_the_order():
 
 def test_choose_drink_copies_the_modifiers_it_is_given():
     modifiers = {"Milk": "Oat"}
-    chosen = new_order().choose_drink(CUSTOMER, "Latte", modifiers)
+    chosen = new_order().choose_drink(CUSTOMER, "Latte", modifiers).order
     modifiers["Milk"] = "Regular"
     modifiers["Extra"] = "Shot"
     assert dict(chosen.modifiers) == {"Milk": "Oat"}
 
 
 def test_admin_who_placed_the_order_may_choose_its_drink():
-    assert new_order().choose_drink(ADMIN_OWNER, "Espresso", {}).state is OrderState.QUEUED
+    assert new_order().choose_drink(ADMIN_OWNER, "Espresso", {}).order.state is OrderState.QUEUED
 
 
 @pytest.mark.parametrize("actor", [OTHER_CUSTOMER, BARISTA_A])
@@ -169,24 +171,24 @@ def test_forbidden_is_checked_before_state_when_choosing():
 
 @pytest.mark.parametrize("state", NON_FINAL_STATES)
 def test_customer_can_cancel_any_unfinished_order(state):
-    cancelled = in_state(state).cancel(CUSTOMER)
+    cancelled = in_state(state).cancel(CUSTOMER).order
     assert cancelled.state is OrderState.CANCELLED
     assert cancelled.reason == "Cancelled by the customer"
 
 
 @pytest.mark.parametrize("state", NON_FINAL_STATES)
 def test_barista_cancelling_someone_elses_order_is_recorded_as_a_barista(state):
-    cancelled = in_state(state).cancel(BARISTA_B)
+    cancelled = in_state(state).cancel(BARISTA_B).order
     assert cancelled.state is OrderState.CANCELLED
     assert cancelled.reason == "Cancelled by a barista"
 
 
 def test_admin_cancelling_their_own_order_is_recorded_as_the_customer():
-    assert queued().cancel(ADMIN_OWNER).reason == "Cancelled by the customer"
+    assert queued().cancel(ADMIN_OWNER).order.reason == "Cancelled by the customer"
 
 
 def test_cancel_keeps_the_drink_and_number():
-    cancelled = queued(number=12).cancel(CUSTOMER)
+    cancelled = queued(number=12).cancel(CUSTOMER).order
     assert cancelled.drink == "Latte"
     assert cancelled.number == 12
 
@@ -207,7 +209,7 @@ def test_finished_orders_cannot_be_cancelled(state, actor):
 @pytest.mark.parametrize("actor", [CUSTOMER, BARISTA_A, BARISTA_B])
 def test_cancelling_an_order_in_production_releases_the_barista_claim(actor):
     # claimed_by is set only while IN_PRODUCTION or COMPLETED (time_out and unclaim clear it too).
-    cancelled = in_production(by=BARISTA_A).cancel(actor)
+    cancelled = in_production(by=BARISTA_A).cancel(actor).order
     assert cancelled.state is OrderState.CANCELLED
     assert cancelled.claimed_by is None
 
@@ -217,7 +219,7 @@ def test_cancelling_an_order_in_production_releases_the_barista_claim(actor):
 
 def test_barista_claims_a_numbered_queued_order():
     order = queued(number=3)
-    claimed = order.claim(BARISTA_A)
+    claimed = order.claim(BARISTA_A).order
     assert claimed.state is OrderState.IN_PRODUCTION
     assert claimed.claimed_by == BARISTA_A.sub
     assert claimed.number == 3
@@ -226,8 +228,8 @@ def test_barista_claims_a_numbered_queued_order():
 
 
 def test_claiming_again_by_the_same_barista_is_a_no_op():
-    claimed = queued().claim(BARISTA_A)
-    assert claimed.claim(BARISTA_A) is claimed
+    claimed = queued().claim(BARISTA_A).order
+    assert claimed.claim(BARISTA_A).order is claimed
 
 
 def test_another_barista_cannot_claim_an_order_in_production():
@@ -257,7 +259,7 @@ def test_only_queued_orders_can_be_claimed(state):
 
 def test_barista_unclaiming_returns_the_order_to_the_queue():
     order = in_production(by=BARISTA_A)
-    unclaimed = order.unclaim(BARISTA_A)
+    unclaimed = order.unclaim(BARISTA_A).order
     assert unclaimed.state is OrderState.QUEUED
     assert unclaimed.claimed_by is None
     assert unclaimed.drink == order.drink and unclaimed.number == order.number
@@ -283,14 +285,14 @@ def test_only_orders_in_production_can_be_unclaimed(state):
 
 
 def test_claiming_barista_completes_the_order():
-    done = in_production(by=BARISTA_A).complete(BARISTA_A)
+    done = in_production(by=BARISTA_A).complete(BARISTA_A).order
     assert done.state is OrderState.COMPLETED
     assert done.claimed_by == BARISTA_A.sub
     assert done.number == 7
 
 
 def test_barista_can_complete_a_queued_order_without_claiming_first():
-    done = queued().complete(BARISTA_B)
+    done = queued().complete(BARISTA_B).order
     assert done.state is OrderState.COMPLETED
     assert done.claimed_by == BARISTA_B.sub
 
@@ -318,11 +320,11 @@ def test_only_queued_or_in_production_orders_can_be_completed(state):
 
 
 def test_full_happy_path():
-    order = new_order().workflow_started("tok-customer")
-    order = order.choose_drink(CUSTOMER, "Flat White", {"Milk": "Regular"})
-    order = order.waiting_completion(42, "tok-barista")
-    order = order.claim(BARISTA_A)
-    order = order.complete(BARISTA_A)
+    order = new_order().workflow_started("tok-customer").order
+    order = order.choose_drink(CUSTOMER, "Flat White", {"Milk": "Regular"}).order
+    order = order.waiting_completion(42, "tok-barista").order
+    order = order.claim(BARISTA_A).order
+    order = order.complete(BARISTA_A).order
     assert order.state is OrderState.COMPLETED
     assert (order.drink, order.number, order.claimed_by) == ("Flat White", 42, BARISTA_A.sub)
     assert order.pending_callback() == ("tok-barista", OUTCOME_COMPLETED)
@@ -334,14 +336,14 @@ def test_full_happy_path():
 
 def test_workflow_started_stores_the_customer_token_only():
     order = new_order()
-    started = order.workflow_started("tok-1")
+    started = order.workflow_started("tok-1").order
     assert started.customer_token == "tok-1"
     assert replace(started, customer_token=None) == order
 
 
 def test_workflow_started_on_a_cancelled_order_keeps_it_cancelled_but_stores_the_token():
-    cancelled = new_order().cancel(CUSTOMER)
-    started = cancelled.workflow_started("tok-1")
+    cancelled = new_order().cancel(CUSTOMER).order
+    started = cancelled.workflow_started("tok-1").order
     assert started.state is OrderState.CANCELLED
     assert started.customer_token == "tok-1"
     assert started.pending_callback() == ("tok-1", OUTCOME_CANCELLED)
@@ -349,21 +351,21 @@ def test_workflow_started_on_a_cancelled_order_keeps_it_cancelled_but_stores_the
 
 def test_waiting_completion_sets_number_and_barista_token():
     order = queued(number=None)
-    waiting = order.waiting_completion(5, "tok-b")
+    waiting = order.waiting_completion(5, "tok-b").order
     assert waiting.number == 5
     assert waiting.barista_token == "tok-b"
     assert waiting.state is OrderState.QUEUED
 
 
 def test_waiting_completion_keeps_an_already_assigned_number():
-    waiting = queued(number=5).waiting_completion(99, "tok-b2")
+    waiting = queued(number=5).waiting_completion(99, "tok-b2").order
     assert waiting.number == 5
     assert waiting.barista_token == "tok-b2"
 
 
 @pytest.mark.parametrize("state", NON_FINAL_STATES)
 def test_time_out_ends_an_unfinished_order(state):
-    timed_out = in_state(state).time_out("Customer did not choose in time")
+    timed_out = in_state(state).time_out("Customer did not choose in time").order
     assert timed_out.state is OrderState.TIMED_OUT
     assert timed_out.reason == "Customer did not choose in time"
     assert timed_out.claimed_by is None
@@ -372,12 +374,12 @@ def test_time_out_ends_an_unfinished_order(state):
 @pytest.mark.parametrize("state", sorted(FINAL_STATES))
 def test_time_out_of_a_finished_order_is_a_no_op(state):
     order = in_state(state)
-    assert order.time_out("late") is order
+    assert order.time_out("late").order is order
 
 
 @pytest.mark.parametrize("state", NON_FINAL_STATES)
 def test_reject_ends_an_unfinished_order(state):
-    rejected = in_state(state).reject("Store is closed")
+    rejected = in_state(state).reject("Store is closed").order
     assert rejected.state is OrderState.REJECTED
     assert rejected.reason == "Store is closed"
 
@@ -385,12 +387,12 @@ def test_reject_ends_an_unfinished_order(state):
 @pytest.mark.parametrize("state", sorted(FINAL_STATES))
 def test_reject_of_a_finished_order_is_a_no_op(state):
     order = in_state(state)
-    assert order.reject("late") is order
+    assert order.reject("late").order is order
 
 
 def test_rejecting_an_order_in_production_releases_the_barista_claim():
     # Same invariant as cancel/time_out: a claim exists only while IN_PRODUCTION or COMPLETED.
-    assert in_production().reject("Shop closed").claimed_by is None
+    assert in_production().reject("Shop closed").order.claimed_by is None
 
 
 # ----- pending_callback ---------------------------------------------------------------------------
@@ -436,15 +438,15 @@ def test_barista_token_takes_precedence_once_stored(state, expected, customer_to
 
 
 def test_callback_fires_when_the_drink_is_chosen_before_the_workflow_token_arrives():
-    chosen = new_order().choose_drink(CUSTOMER, "Espresso", {})
+    chosen = new_order().choose_drink(CUSTOMER, "Espresso", {}).order
     assert chosen.pending_callback() is None
-    assert chosen.workflow_started("tok-c").pending_callback() == ("tok-c", OUTCOME_DRINK_CHOSEN)
+    assert chosen.workflow_started("tok-c").order.pending_callback() == ("tok-c", OUTCOME_DRINK_CHOSEN)
 
 
 def test_callback_fires_when_the_workflow_token_arrives_before_the_drink():
-    started = new_order().workflow_started("tok-c")
+    started = new_order().workflow_started("tok-c").order
     assert started.pending_callback() is None
-    chosen = started.choose_drink(CUSTOMER, "Espresso", {})
+    chosen = started.choose_drink(CUSTOMER, "Espresso", {}).order
     assert chosen.pending_callback() == ("tok-c", OUTCOME_DRINK_CHOSEN)
 
 
@@ -526,3 +528,53 @@ def test_order_guard_errors_are_domain_errors_with_their_codes():
     assert (claimed.value.code, claimed.value.status) == ("already_claimed", 409)
     assert (invalid.value.code, invalid.value.status) == ("invalid_state", 409)
     assert "COMPLETED" in invalid.value.message
+
+
+# ----- the events each change records ---------------------------------------------------------------
+
+
+def _types(change: OrderChange) -> list[str]:
+    return [e.detail_type for e in change.events]
+
+
+def test_each_command_names_the_event_it_causes():
+    assert _types(new_order().choose_drink(CUSTOMER, "Latte", {})) == [ev.DRINK_CHOSEN]
+    assert _types(queued().claim(BARISTA_A)) == [ev.MAKE_ORDER]
+    assert _types(in_production().unclaim(BARISTA_A)) == [ev.ORDER_UNCLAIMED]
+    assert _types(in_production().complete(BARISTA_A)) == [ev.ORDER_COMPLETED]
+    assert _types(new_order().waiting_completion(7, "t")) == [ev.MANAGER_WAITING_COMPLETION]
+
+
+def test_a_cancel_records_who_cancelled():
+    [event] = queued().cancel(BARISTA_B).events
+    assert (event.detail_type, dict(event.fields)) == (ev.ORDER_CANCELLED, {"cancelledBy": BARISTA_B.sub})
+
+
+def test_what_the_workflow_announces_itself_records_nothing():
+    assert new_order().workflow_started("t").events == ()
+    assert queued().time_out("late").events == ()
+    assert new_order().reject("closed").events == ()
+
+
+def test_a_change_that_changes_nothing_records_nothing():
+    claimed = in_production(by=BARISTA_A)
+    assert claimed.claim(BARISTA_A) == OrderChange(claimed)
+    started = new_order(customer_token="t")
+    assert started.workflow_started("t") == OrderChange(started)
+    assert completed().time_out("late") == OrderChange(completed())
+
+
+def test_numbering_an_ended_order_keeps_the_token_but_queues_nothing():
+    change = in_state(OrderState.CANCELLED).waiting_completion(7, "barista-token")
+    assert change.order.barista_token == "barista-token"
+    assert change.events == ()
+
+
+def test_ending_an_interrupted_order_records_what_its_workflow_would_have_sent():
+    change = queued().end_interrupted("The bar restarted")
+    assert change.order.state is OrderState.TIMED_OUT and change.order.reason == "The bar restarted"
+    assert [(e.detail_type, dict(e.fields)) for e in change.events] == [
+        (ev.ORDER_TIMED_OUT, {"reason": "The bar restarted", "stage": "restart"}),
+        (ev.ORDER_FINISHED, {"outcome": "TIMED_OUT"}),
+    ]
+    assert completed().end_interrupted("The bar restarted") == OrderChange(completed())

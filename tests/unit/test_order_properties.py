@@ -14,6 +14,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.domain import events as ev
 from chalicelib.domain.errors import AlreadyClaimed, DomainError
 from chalicelib.domain.order import (
     OUTCOME_CANCELLED,
@@ -21,7 +22,9 @@ from chalicelib.domain.order import (
     OUTCOME_DRINK_CHOSEN,
     Actor,
     Order,
+    OrderChange,
     OrderState,
+    RecordedEvent,
 )
 
 OWNER = Actor(sub="user-1", username="alice", is_admin=False)
@@ -61,6 +64,9 @@ class Command:
     args: tuple[Any, ...] = ()
 
     def apply(self, order: Order) -> Order:
+        return self.change(order).order
+
+    def change(self, order: Order) -> OrderChange:
         method = getattr(order, self.name)
         if self.actor is not None:
             return method(self.actor, *self.args)
@@ -78,6 +84,7 @@ class Step:
     after: Order
     error: Exception | None = None
     before_snapshot: Order | None = field(default=None, repr=False)
+    events: tuple[RecordedEvent, ...] = ()
 
 
 actors = st.sampled_from(ACTORS)
@@ -142,12 +149,12 @@ def run(order: Order, command_list: list[Command]) -> list[Step]:
     for command in command_list:
         snapshot = copy.deepcopy(order)
         try:
-            after = command.apply(order)
+            change = command.change(order)
         except Exception as exc:  # noqa: BLE001 - the type is asserted by a property below
             trace.append(Step(order, command, order, exc, snapshot))
             continue
-        trace.append(Step(order, command, after, None, snapshot))
-        order = after
+        trace.append(Step(order, command, change.order, None, snapshot, change.events))
+        order = change.order
     return trace
 
 
@@ -171,6 +178,37 @@ def test_workflow_notifications_never_fail(scenario):
     for step in run(*scenario):
         if step.command.name in WORKFLOW_COMMANDS:
             assert step.error is None, f"{step.command!r} raised {step.error!r}"
+
+
+# ----- the events an order records ---------------------------------------------------------------
+
+# The event each command records when it changes the order; workflow notifications other than the
+# numbering record none (the workflow announces them itself).
+EVENT_OF = {
+    "choose_drink": ev.DRINK_CHOSEN,
+    "cancel": ev.ORDER_CANCELLED,
+    "claim": ev.MAKE_ORDER,
+    "unclaim": ev.ORDER_UNCLAIMED,
+    "complete": ev.ORDER_COMPLETED,
+    "waiting_completion": ev.MANAGER_WAITING_COMPLETION,
+}
+
+
+@PROPERTY_SETTINGS
+@given(scenarios)
+def test_a_change_records_the_event_its_command_names_and_no_change_records_none(scenario):
+    for step in run(*scenario):
+        types = [e.detail_type for e in step.events]
+        if step.error is not None or step.after == step.before:
+            assert types == [], repr(step.command)
+        elif step.command.name == "waiting_completion" and step.before.state.is_final:
+            assert types == [], "an ended order is in no queue"
+        else:
+            expected = [EVENT_OF[step.command.name]] if step.command.name in EVENT_OF else []
+            assert types == expected, repr(step.command)
+        if step.command.name == "cancel" and step.events:
+            assert step.command.actor is not None
+            assert dict(step.events[0].fields) == {"cancelledBy": step.command.actor.sub}
 
 
 # ----- state machine ------------------------------------------------------------------------------
