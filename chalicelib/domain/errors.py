@@ -87,3 +87,7 @@ class CodeAlreadyUsed(DomainError):
     code = "code_already_used"
     status = 409
 
+
+def quoted(text: str, limit: int = 40) -> str:
+    """`text` quoted for a message, cut short: errors never echo a large input back."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")

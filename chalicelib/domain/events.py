@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 SOURCE = "serverlesspresso"
 SCHEMA_VERSION = 1
@@ -91,3 +92,55 @@ def make_event(detail_type: str, idempotency_key: str, at: str, message: str, **
 
 def public_detail(detail: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in detail.items() if k not in SECRET_FIELDS}
+
+
+# ----- what consumers receive: bus events decoded at the edge (chalicelib/handlers/decoders.py) -----
+
+
+@dataclass(frozen=True)
+class WorkflowStarted:
+    """The workflow waits for the customer's drink; resuming that wait needs the task token."""
+
+    DETAIL_TYPE: ClassVar[str] = WORKFLOW_STARTED
+    order_id: str
+    task_token: str
+
+
+@dataclass(frozen=True)
+class WorkflowWaitingCompletion:
+    """The workflow numbered the order and waits for a barista (OrderProcessor.WaitingCompletion)."""
+
+    DETAIL_TYPE: ClassVar[str] = PROCESSOR_WAITING_COMPLETION
+    order_id: str
+    number: int
+    task_token: str
+
+
+@dataclass(frozen=True)
+class WorkflowTimedOut:
+    """The customer or the baristas took too long (OrderProcessor.OrderTimeOut)."""
+
+    DETAIL_TYPE: ClassVar[str] = ORDER_TIMED_OUT
+    order_id: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class WorkflowShopUnavailable:
+    """The workflow's gates refused the order: shop missing, closed or full."""
+
+    DETAIL_TYPE: ClassVar[str] = SHOP_UNAVAILABLE
+    order_id: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """Any event of our source, for the consumers of every event (read side, live updates).
+
+    The envelope and every field those consumers read have their documented types; fields nobody
+    reads pass through untouched, since consumers must tolerate additions.
+    """
+
+    detail_type: str
+    detail: Mapping[str, Any]

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from chalicelib.domain.errors import InvalidDrink, ValidationError
+from chalicelib.domain.errors import InvalidDrink, ValidationError, quoted
 
-SHOP_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+SHOP_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+
+# Bounds on what an organiser types. Each keeps a screen, a card or a receipt readable. The menu's
+# encoded size is what keeps a whole shop small: its ConfigChanged event carries the whole shop, and
+# must fit MQTT (IoT Core: 128 KB a message) and EventBridge (256 KB an entry) with room to spare.
+MAX_SHOP_NAME = 100
+MAX_DRINKS = 50
+MAX_DRINK_NAME = 60
+MAX_MODIFIER_GROUPS = 10
+MAX_GROUP_NAME = 40
+MAX_OPTIONS = 20
+MAX_OPTION = 40
+# The menu as events carry it: compact JSON with non-ASCII escaped, so characters are bytes.
+MAX_MENU_BYTES = 64 * 1024
 
 # Defaults mirror the original Serverlesspresso bar (10 drinks per 5-minute code, 20 in queue).
 DEFAULT_SETTINGS: dict[str, int] = {
@@ -117,80 +132,88 @@ class Shop:
         }
 
 
-def validate_shop_id(shop_id: Any) -> str:
-    if not isinstance(shop_id, str) or not SHOP_ID_PATTERN.fullmatch(shop_id):
+# ----- rules for what an organiser may set (stored shops are trusted: they passed these once) -------
+
+
+def check_shop_id(shop_id: str) -> None:
+    if not SHOP_ID_PATTERN.fullmatch(shop_id):
         raise ValidationError(
             "shopId must be 1-40 lowercase letters, digits or dashes, starting with a letter or digit"
         )
-    return shop_id
 
 
-def validate_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name) > 100:
-        raise ValidationError("name must be a non-empty string of at most 100 characters")
-    return name.strip()
+def is_shop_id(text: str) -> bool:
+    return SHOP_ID_PATTERN.fullmatch(text) is not None
 
 
-def parse_menu(body: Any) -> tuple[Drink, ...]:
-    if not isinstance(body, dict) or not isinstance(body.get("drinks"), list) or not body["drinks"]:
-        raise ValidationError("body must be {\"drinks\": [...]} with at least one drink")
-    drinks: list[Drink] = []
-    for index, raw in enumerate(body["drinks"]):
+def check_text(text: str, where: str, limit: int) -> None:
+    """A name people read: 1 to `limit` characters, trimmed, with no control characters."""
+    if not text or len(text) > limit or text != text.strip():
+        raise ValidationError(f"{where} must be 1 to {limit} characters, without spaces around it")
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise ValidationError(f"{where} must not contain control characters (such as line breaks)")
+
+
+def check_name(name: str) -> None:
+    check_text(name, "name", MAX_SHOP_NAME)
+
+
+def menu_bytes(menu: Sequence[Drink]) -> int:
+    return len(json.dumps([d.to_dict() for d in menu], separators=(",", ":")))
+
+
+def _check_distinct(names: Sequence[str], where: str) -> None:
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if name in seen:
+            raise ValidationError(f"{where.format(index)} repeats {where.format(seen[name])}")
+        seen[name] = index
+
+
+def check_menu(menu: Sequence[Drink]) -> None:
+    if not 1 <= len(menu) <= MAX_DRINKS:
+        raise ValidationError(f"drinks must list 1 to {MAX_DRINKS} drinks")
+    for index, drink in enumerate(menu):
         where = f"drinks[{index}]"
-        if not isinstance(raw, dict):
-            raise ValidationError(f"{where} must be an object")
-        name = raw.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 60:
-            raise ValidationError(f"{where}.name must be a non-empty string of at most 60 characters")
-        available = raw.get("available", True)
-        if not isinstance(available, bool):
-            raise ValidationError(f"{where}.available must be true or false")
-        raw_modifiers = raw.get("modifiers", [])
-        if not isinstance(raw_modifiers, list):
-            raise ValidationError(f"{where}.modifiers must be a list")
-        modifiers: list[Modifier] = []
-        for m_index, raw_modifier in enumerate(raw_modifiers):
+        check_text(drink.name, f"{where}.name", MAX_DRINK_NAME)
+        if len(drink.modifiers) > MAX_MODIFIER_GROUPS:
+            raise ValidationError(f"{where}.modifiers must list at most {MAX_MODIFIER_GROUPS} groups")
+        for m_index, group in enumerate(drink.modifiers):
             m_where = f"{where}.modifiers[{m_index}]"
-            if not isinstance(raw_modifier, dict):
-                raise ValidationError(f"{m_where} must be an object")
-            m_name = raw_modifier.get("name")
-            options = raw_modifier.get("options")
-            if not isinstance(m_name, str) or not m_name.strip():
-                raise ValidationError(f"{m_where}.name must be a non-empty string")
-            if not isinstance(options, list) or not all(isinstance(o, str) and o.strip() for o in options or [""]):
-                raise ValidationError(f"{m_where}.options must be a non-empty list of distinct strings")
-            stripped = tuple(o.strip() for o in options)
-            if len(set(stripped)) != len(stripped):
-                raise ValidationError(f"{m_where}.options must be a non-empty list of distinct strings")
-            modifiers.append(Modifier(m_name.strip(), stripped))
-        if len({m.name for m in modifiers}) != len(modifiers):
-            raise ValidationError(f"{where}.modifiers has two groups with the same name")
-        drinks.append(Drink(name.strip(), available, tuple(modifiers)))
-    if len({d.name for d in drinks}) != len(drinks):
-        raise ValidationError("two drinks have the same name")
-    return tuple(drinks)
+            check_text(group.name, f"{m_where}.name", MAX_GROUP_NAME)
+            if not 1 <= len(group.options) <= MAX_OPTIONS:
+                raise ValidationError(f"{m_where}.options must list 1 to {MAX_OPTIONS} options")
+            for o_index, option in enumerate(group.options):
+                check_text(option, f"{m_where}.options[{o_index}]", MAX_OPTION)
+            _check_distinct(group.options, m_where + ".options[{}]")
+        _check_distinct([g.name for g in drink.modifiers], where + ".modifiers[{}].name")
+    _check_distinct([d.name for d in menu], "drinks[{}].name")
+    size = menu_bytes(menu)
+    if size > MAX_MENU_BYTES:
+        raise ValidationError(f"drinks take {size} bytes as JSON; a menu may take at most {MAX_MENU_BYTES}")
 
 
-def parse_settings(body: Any) -> dict[str, int]:
-    if not isinstance(body, dict) or not body:
-        raise ValidationError(f"body must be an object with any of: {', '.join(DEFAULT_SETTINGS)}")
-    unknown = sorted(set(body) - set(DEFAULT_SETTINGS))
+def check_settings(changes: Mapping[str, int]) -> None:
+    if not changes:
+        raise ValidationError(f"give at least one of: {', '.join(DEFAULT_SETTINGS)}")
+    unknown = sorted(set(changes) - set(DEFAULT_SETTINGS))
     if unknown:
-        raise ValidationError(f"unknown setting(s): {', '.join(unknown)}")
-    changes: dict[str, int] = {}
-    for key, value in body.items():
+        names = ", ".join(quoted(name) for name in unknown[:5])
+        raise ValidationError(f"unknown setting(s): {names} (known: {', '.join(DEFAULT_SETTINGS)})")
+    for key, value in changes.items():
         low, high = SETTING_BOUNDS[key]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValidationError(f"{key} must be an integer from {low} to {high}")
-        changes[key] = value
-    return changes
 
 
-def parse_store_state(body: Any) -> bool:
-    if not isinstance(body, dict) or not isinstance(body.get("open"), bool):
-        raise ValidationError("body must be {\"open\": true|false}")
-    return bool(body["open"])
-
-
-def menu_from_dicts(items: list[dict[str, Any]]) -> tuple[Drink, ...]:
-    return parse_menu({"drinks": items})
+def menu_from_dicts(items: Sequence[Mapping[str, Any]]) -> tuple[Drink, ...]:
+    """A menu as stored or carried by an event. Trusted: it passed check_menu when it was set, and
+    bounds added since must not make an existing shop unreadable."""
+    return tuple(
+        Drink(
+            str(item["name"]),
+            bool(item.get("available", True)),
+            tuple(Modifier(str(m["name"]), tuple(str(o) for o in m["options"])) for m in item.get("modifiers", [])),
+        )
+        for item in items
+    )

@@ -25,3 +25,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "reason": order.reason,
         "createdAt": order.created_at,
     }
+
+
+def placed_json(order: Order) -> dict[str, Any]:
+    return {"orderId": order.order_id, "state": order.state.value}

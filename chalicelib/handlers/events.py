@@ -1,47 +1,52 @@
-"""EventBridge consumers: the order manager's workflow callbacks and the read-side projection."""
+"""EventBridge consumers: the order manager's workflow callbacks, the read-side projection and live updates.
+
+Each decodes its event at the edge; a malformed one raises, so it is retried and then dead-lettered.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice import Blueprint, Rate  # type: ignore[attr-defined]
+from chalice.app import CloudWatchEvent
 
 from chalicelib.bootstrap import services
 from chalicelib.domain import events as ev
+from chalicelib.handlers import decoders as decode
 
 bp = Blueprint(__name__)
 
 
 @bp.on_cw_event(ev.pattern(ev.WORKFLOW_STARTED), name="order_manager_workflow_started")
-def workflow_started(event: Any) -> None:
-    services().orders.on_workflow_started(event.detail)
+def workflow_started(event: CloudWatchEvent) -> None:
+    services().orders.on_workflow_started(decode.workflow_started(event.detail))
 
 
 @bp.on_cw_event(ev.pattern(ev.PROCESSOR_WAITING_COMPLETION), name="order_manager_waiting_completion")
-def waiting_completion(event: Any) -> None:
-    services().orders.on_waiting_completion(event.detail)
+def waiting_completion(event: CloudWatchEvent) -> None:
+    services().orders.on_waiting_completion(decode.workflow_waiting_completion(event.detail))
 
 
 @bp.on_cw_event(ev.pattern(ev.ORDER_TIMED_OUT), name="order_manager_timed_out")
-def timed_out(event: Any) -> None:
-    services().orders.on_timed_out(event.detail)
+def timed_out(event: CloudWatchEvent) -> None:
+    services().orders.on_timed_out(decode.workflow_timed_out(event.detail))
 
 
 @bp.on_cw_event(ev.pattern(ev.SHOP_UNAVAILABLE), name="order_manager_shop_unavailable")
-def shop_unavailable(event: Any) -> None:
-    services().orders.on_shop_unavailable(event.detail)
+def shop_unavailable(event: CloudWatchEvent) -> None:
+    services().orders.on_shop_unavailable(decode.workflow_shop_unavailable(event.detail))
 
 
 @bp.on_cw_event(ev.ALL_EVENTS_PATTERN, name="read_side_projection")
-def project(event: Any) -> None:
-    services().projection.on_event(event.detail_type, event.detail)
+def project(event: CloudWatchEvent) -> None:
+    received = decode.received(event.detail_type, event.detail)
+    services().projection.on_event(received.detail_type, received.detail)
 
 
 @bp.on_cw_event(ev.ALL_EVENTS_PATTERN, name="live_updates")
-def live_updates(event: Any) -> None:
-    services().live.forward(event.detail_type, event.detail)
+def live_updates(event: CloudWatchEvent) -> None:
+    received = decode.received(event.detail_type, event.detail)
+    services().live.forward(received.detail_type, received.detail)
 
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="flush_outboxes")
-def flush_outboxes(event: Any) -> None:
+def flush_outboxes(event: CloudWatchEvent) -> None:
     services().orders.flush_outboxes()

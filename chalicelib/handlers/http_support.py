@@ -37,6 +37,11 @@ def actor(bp: Blueprint) -> Actor:
     return found
 
 
+def raw_body(bp: Blueprint) -> bytes | None:
+    body = bp.current_request.raw_body
+    return body if isinstance(body, bytes) or body is None else body.encode()
+
+
 def json_body(bp: Blueprint) -> Any:
     raw = bp.current_request.raw_body
     if not raw:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain import events as ev
-from chalicelib.domain.codes import parse_code, window_id_at
-from chalicelib.domain.errors import ConcurrentUpdate, InvalidCode, NotFound, StoreClosed, ValidationError
+from chalicelib.domain.codes import window_id_at
+from chalicelib.domain.commands import ChooseDrink, PlaceOrder
+from chalicelib.domain.errors import ConcurrentUpdate, InvalidCode, NotFound, StoreClosed
 from chalicelib.domain.order import Actor, Order, OrderChange, order_day
 from chalicelib.ports import (
     Clock,
@@ -40,19 +41,6 @@ _MESSAGES = {
 }
 
 
-def parse_drink_choice(body: Any) -> tuple[str, dict[str, str]]:
-    if not isinstance(body, dict) or not isinstance(body.get("drink"), str) or not body["drink"].strip():
-        raise ValidationError("body must be {\"drink\": \"<name>\", \"modifiers\": {\"<group>\": \"<option>\"}}")
-    modifiers = body.get("modifiers", {})
-    if modifiers is None:
-        modifiers = {}
-    if not isinstance(modifiers, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in modifiers.items()
-    ):
-        raise ValidationError("modifiers must be an object mapping a group name to an option")
-    return body["drink"].strip(), modifiers
-
-
 class OrderService:
     def __init__(
         self,
@@ -74,8 +62,8 @@ class OrderService:
 
     # ----- customer ---------------------------------------------------------------------------
 
-    def place(self, actor: Actor, shop_id: str, body: Any) -> Order:
-        code = parse_code(body)
+    def place(self, actor: Actor, command: PlaceOrder) -> Order:
+        shop_id = command.shop_id
         shop = self._shops.get(shop_id)
         if shop is None:
             raise NotFound(f"there is no shop '{shop_id}'")
@@ -91,7 +79,7 @@ class OrderService:
             Redemption(
                 order=replace(order, outbox=(new_order.to_json(),)),
                 window=window,
-                code=code,
+                code=command.code,
                 day=order_day(now),
                 daily_limit=None if actor.is_admin else shop.setting("maxOrdersPerCustomerPerDay"),
             )
@@ -99,18 +87,16 @@ class OrderService:
         self._flush(placed)
         return placed
 
-    def choose_drink(self, actor: Actor, order_id: str, body: Any) -> Order:
-        drink, modifiers = parse_drink_choice(body)
-
+    def choose_drink(self, actor: Actor, command: ChooseDrink) -> Order:
         def mutate(order: Order) -> OrderChange:
             order.check_visible_to(actor)
             shop = self._shops.get(order.shop_id)
             if shop is None:
                 raise NotFound(f"there is no shop '{order.shop_id}'")
-            chosen = shop.choose(drink, modifiers)
-            return order.choose_drink(actor, drink, chosen)
+            chosen = shop.choose(command.drink, command.modifiers)
+            return order.choose_drink(actor, command.drink, chosen)
 
-        return self._change(order_id, mutate)
+        return self._change(command.order_id, mutate)
 
     def cancel(self, actor: Actor, order_id: str) -> Order:
         return self._change(order_id, lambda o: o.cancel(actor))
@@ -133,21 +119,19 @@ class OrderService:
 
     # ----- workflow callbacks (EventBridge consumers; each may be delivered twice or late) ------
 
-    def on_workflow_started(self, detail: Mapping[str, Any]) -> Order:
-        token = str(detail["taskToken"])
-        return self._change(str(detail["orderId"]), lambda o: o.workflow_started(token))
+    def on_workflow_started(self, event: ev.WorkflowStarted) -> Order:
+        return self._change(event.order_id, lambda o: o.workflow_started(event.task_token))
 
-    def on_waiting_completion(self, detail: Mapping[str, Any]) -> Order:
-        token, number = str(detail["taskToken"]), int(detail["number"])
-        return self._change(str(detail["orderId"]), lambda o: o.waiting_completion(number, token))
+    def on_waiting_completion(self, event: ev.WorkflowWaitingCompletion) -> Order:
+        return self._change(event.order_id, lambda o: o.waiting_completion(event.number, event.task_token))
 
-    def on_timed_out(self, detail: Mapping[str, Any]) -> Order:
-        reason = str(detail.get("reason") or "The order timed out")
-        return self._change(str(detail["orderId"]), lambda o: o.time_out(reason))
+    def on_timed_out(self, event: ev.WorkflowTimedOut) -> Order:
+        reason = event.reason or "The order timed out"
+        return self._change(event.order_id, lambda o: o.time_out(reason))
 
-    def on_shop_unavailable(self, detail: Mapping[str, Any]) -> Order:
-        reason = str(detail.get("reason") or "The shop is not taking orders")
-        return self._change(str(detail["orderId"]), lambda o: o.reject(reason))
+    def on_shop_unavailable(self, event: ev.WorkflowShopUnavailable) -> Order:
+        reason = event.reason or "The shop is not taking orders"
+        return self._change(event.order_id, lambda o: o.reject(reason))
 
     def end_interrupted(self, reason: str) -> list[Order]:
         """End every unfinished order whose workflow was lost, with the workflow's usual events.

@@ -7,16 +7,10 @@ from typing import Any
 
 from chalicelib.domain import events as ev
 from chalicelib.domain.codes import CodeWindow, new_code, window_id_at
+from chalicelib.domain.commands import CreateShop, SetMenu, SetStoreOpen, UpdateSettings
 from chalicelib.domain.errors import ConcurrentUpdate, Forbidden, NotFound
 from chalicelib.domain.order import Actor
-from chalicelib.domain.shop import (
-    Shop,
-    parse_menu,
-    parse_settings,
-    parse_store_state,
-    validate_name,
-    validate_shop_id,
-)
+from chalicelib.domain.shop import Shop
 from chalicelib.ports import Clock, CodeWindowRepository, EventPublisher, ShopRepository
 
 _MAX_ATTEMPTS = 10
@@ -48,11 +42,9 @@ class ShopService:
             raise NotFound(f"there is no shop '{shop_id}'")
         return shop
 
-    def create(self, actor: Actor, body: Any) -> Shop:
+    def create(self, actor: Actor, command: CreateShop) -> Shop:
         require_admin(actor)
-        body = body if isinstance(body, dict) else {}
-        shop = Shop(shop_id=validate_shop_id(body.get("shopId")), name=validate_name(body.get("name")))
-        created = self._shops.create(shop)
+        created = self._shops.create(Shop(shop_id=command.shop_id, name=command.name))
         self._announce(created, "created")
         return created
 
@@ -65,20 +57,17 @@ class ShopService:
         self._announce(created, "created")
         return created
 
-    def set_store_open(self, actor: Actor, shop_id: str, body: Any) -> Shop:
+    def set_store_open(self, actor: Actor, command: SetStoreOpen) -> Shop:
         require_admin(actor)
-        is_open = parse_store_state(body)
-        return self._change(shop_id, lambda s: s.with_open(is_open), "store")
+        return self._change(command.shop_id, lambda s: s.with_open(command.open), "store")
 
-    def set_menu(self, actor: Actor, shop_id: str, body: Any) -> Shop:
+    def set_menu(self, actor: Actor, command: SetMenu) -> Shop:
         require_admin(actor)
-        menu = parse_menu(body)
-        return self._change(shop_id, lambda s: s.with_menu(menu), "menu")
+        return self._change(command.shop_id, lambda s: s.with_menu(command.drinks), "menu")
 
-    def update_settings(self, actor: Actor, shop_id: str, body: Any) -> Shop:
+    def update_settings(self, actor: Actor, command: UpdateSettings) -> Shop:
         require_admin(actor)
-        changes = parse_settings(body)
-        return self._change(shop_id, lambda s: s.with_settings(changes), "settings")
+        return self._change(command.shop_id, lambda s: s.with_settings(command.changes), "settings")
 
     def current_code(self, actor: Actor, shop_id: str) -> dict[str, Any]:
         require_admin(actor)

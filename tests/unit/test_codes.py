@@ -1,7 +1,8 @@
-"""Unit tests for QR code windows and code parsing (chalicelib.domain.codes)."""
+"""Unit tests for QR code windows and codes (chalicelib.domain.codes), and codes as the API decodes them."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 
@@ -9,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.codes import CodeWindow, new_code, parse_code, window_id_at
+from chalicelib.domain.codes import MAX_CODE_LENGTH, CodeWindow, check_code, new_code, window_id_at
 from chalicelib.domain.errors import InvalidCode, ValidationError
+from chalicelib.handlers import decoders as decode
 
 URL_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -101,7 +103,19 @@ def test_a_new_code_survives_parse_code():
     assert parse_code({"code": code}) == code
 
 
-# ----- parse_code ---------------------------------------------------------------------------------
+# ----- check_code, and a code as `POST /shops/{id}/orders` decodes it ---------------------------------
+
+
+def parse_code(body: object) -> str:
+    return decode.place_order("main", json.dumps(body).encode()).code
+
+
+def test_check_code_bounds():
+    check_code("c" * MAX_CODE_LENGTH)
+    with pytest.raises(InvalidCode):
+        check_code("c" * (MAX_CODE_LENGTH + 1))
+    with pytest.raises(ValidationError):
+        check_code("")
 
 
 def test_parse_code_strips_whitespace():

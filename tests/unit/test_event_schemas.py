@@ -28,8 +28,11 @@ from chalicelib.adapters.memory import (
     SequentialIds,
 )
 from chalicelib.domain import events as ev
+from chalicelib.domain.commands import ChooseDrink, CreateShop, PlaceOrder, SetMenu, SetStoreOpen, UpdateSettings
 from chalicelib.domain.order import OUTCOME_CANCELLED, OUTCOME_COMPLETED, OUTCOME_DRINK_CHOSEN, Actor, OrderState
+from chalicelib.domain.shop import menu_from_dicts
 from chalicelib.event_schemas import schema_for, validate_event
+from chalicelib.handlers import decoders as decode
 from chalicelib.services.orders import OrderService
 from chalicelib.services.shops import ShopService
 
@@ -282,7 +285,7 @@ class WorkflowDouble:
         token = f"token-{new_order['orderId']}-customer"
         self._recording.waiting.add(token)
         detail = self._emit("WaitForCustomer", ev.WORKFLOW_STARTED, new_order["orderId"], state_input, token)
-        self._orders.on_workflow_started(detail)
+        self._orders.on_workflow_started(decode.workflow_started(detail))
         return token
 
     def number(self, order_id: str, number: int) -> str:
@@ -291,7 +294,7 @@ class WorkflowDouble:
         token = f"token-{order_id}-barista"
         self._recording.waiting.add(token)
         detail = self._emit("WaitForBarista", ev.PROCESSOR_WAITING_COMPLETION, order_id, state_input, token)
-        self._orders.on_waiting_completion(detail)
+        self._orders.on_waiting_completion(decode.workflow_waiting_completion(detail))
         return token
 
     def time_out(self, order_id: str, pass_state: str) -> None:
@@ -299,12 +302,12 @@ class WorkflowDouble:
         self._recording.waiting.discard(token)
         state_input = {**self._inputs[order_id], "timeout": ASL["States"][pass_state]["Result"]}
         detail = self._emit("EmitOrderTimedOut", ev.ORDER_TIMED_OUT, order_id, state_input, "unused")
-        self._orders.on_timed_out(detail)
+        self._orders.on_timed_out(decode.workflow_timed_out(detail))
 
     def reject(self, new_order: dict[str, Any], pass_state: str) -> None:
         state_input = {**workflow_input(new_order), "rejection": ASL["States"][pass_state]["Result"]}
         detail = self._emit("EmitShopUnavailable", ev.SHOP_UNAVAILABLE, new_order["orderId"], state_input, "unused")
-        self._orders.on_shop_unavailable(detail)
+        self._orders.on_shop_unavailable(decode.workflow_shop_unavailable(detail))
 
 
 @pytest.fixture
@@ -324,7 +327,7 @@ def bar():
 def _place(bar, who: Actor) -> dict[str, Any]:
     clock, shops, orders, publisher, _, _ = bar
     code = shops.current_code(ORGANISER, SHOP_ID)["code"]
-    order = orders.place(who, SHOP_ID, {"code": code})
+    order = orders.place(who, PlaceOrder(SHOP_ID, code))
     new_order = publisher.events[-1]
     assert new_order.detail_type == ev.NEW_ORDER and new_order.detail["orderId"] == order.order_id
     clock.advance(5)
@@ -334,19 +337,20 @@ def _place(bar, who: Actor) -> dict[str, Any]:
 def test_a_whole_day_at_the_bar_publishes_only_events_that_fit_their_schemas(bar):
     clock, shops, orders, publisher, recording, workflow = bar
 
-    shops.create(ORGANISER, {"shopId": SHOP_ID, "name": "re:Invent Coffee"})
-    shops.set_store_open(ORGANISER, SHOP_ID, {"open": True})
+    shops.create(ORGANISER, CreateShop(SHOP_ID, "re:Invent Coffee"))
+    shops.set_store_open(ORGANISER, SetStoreOpen(SHOP_ID, True))
     menu = [
         {"name": "Flat White", "modifiers": [{"name": "Milk", "options": ["Regular", "Oat"]}]},
         {"name": "Espresso"},
     ]
-    shops.set_menu(ORGANISER, SHOP_ID, {"drinks": menu})
-    shops.update_settings(ORGANISER, SHOP_ID, {"customerTimeoutSeconds": 120, "baristaTimeoutSeconds": 600})
+    shops.set_menu(ORGANISER, SetMenu(SHOP_ID, menu_from_dicts(menu)))
+    timeouts = {"customerTimeoutSeconds": 120, "baristaTimeoutSeconds": 600}
+    shops.update_settings(ORGANISER, UpdateSettings(SHOP_ID, timeouts))
 
     # 1: the happy path, with an unclaim on the way.
     first = _place(bar, customer(1))
     customer_token = workflow.start(first)
-    orders.choose_drink(customer(1), first["orderId"], {"drink": "Flat White", "modifiers": {"Milk": "Oat"}})
+    orders.choose_drink(customer(1), ChooseDrink(first["orderId"], "Flat White", {"Milk": "Oat"}))
     assert (customer_token, OUTCOME_DRINK_CHOSEN) in recording.resumed
     barista_token = workflow.number(first["orderId"], 1)
     orders.claim(BARISTA_A, first["orderId"])
@@ -359,7 +363,7 @@ def test_a_whole_day_at_the_bar_publishes_only_events_that_fit_their_schemas(bar
     # 2: cancelled by the customer once queued.
     second = _place(bar, customer(2))
     workflow.start(second)
-    orders.choose_drink(customer(2), second["orderId"], {"drink": "Espresso"})
+    orders.choose_drink(customer(2), ChooseDrink(second["orderId"], "Espresso", {}))
     barista_token = workflow.number(second["orderId"], 2)
     assert orders.cancel(customer(2), second["orderId"]).state is OrderState.CANCELLED
     assert (barista_token, OUTCOME_CANCELLED) in recording.resumed
@@ -378,7 +382,7 @@ def test_a_whole_day_at_the_bar_publishes_only_events_that_fit_their_schemas(bar
     # 5: queued when the local runtime restarts; its execution is lost.
     fifth = _place(bar, customer(5))
     workflow.start(fifth)
-    orders.choose_drink(customer(5), fifth["orderId"], {"drink": "Espresso"})
+    orders.choose_drink(customer(5), ChooseDrink(fifth["orderId"], "Espresso", {}))
     workflow.number(fifth["orderId"], 3)
     ended = orders.end_interrupted("The bar restarted before your order was made")
     assert [o.order_id for o in ended] == [fifth["orderId"]]

@@ -18,6 +18,7 @@ from chalicelib.adapters.memory import (
     SequentialIds,
 )
 from chalicelib.domain import events as ev
+from chalicelib.domain.commands import ChooseDrink, CreateShop, PlaceOrder, SetStoreOpen
 from chalicelib.domain.live import BOARD_SNAPSHOT_TYPE, admin_topic, board_topic, config_topic, user_topic
 from chalicelib.domain.order import Actor
 from chalicelib.services.live import LiveUpdatesService
@@ -60,23 +61,23 @@ class World:
         self.live.forward(event.detail_type, detail)
 
     def queued_order(self, actor: Actor) -> str:
-        order = self.orders.place(actor, SHOP, {"code": self.shops.current_code(ADMIN, SHOP)["code"]})
+        order = self.orders.place(actor, PlaceOrder(SHOP, self.shops.current_code(ADMIN, SHOP)["code"]))
         token = f"t-{order.order_id}"
         self.workflow.waiting.add(token)
-        self.orders.on_workflow_started({"orderId": order.order_id, "taskToken": token})
-        self.orders.choose_drink(actor, order.order_id, {"drink": "Espresso"})
+        self.orders.on_workflow_started(ev.WorkflowStarted(order.order_id, token))
+        self.orders.choose_drink(actor, ChooseDrink(order.order_id, "Espresso", {}))
         barista = f"b-{order.order_id}"
         self.workflow.waiting.add(barista)
         number = len([e for e in self.bus.events if e.detail_type == ev.MANAGER_WAITING_COMPLETION]) + 1
-        self.orders.on_waiting_completion({"orderId": order.order_id, "taskToken": barista, "number": number})
+        self.orders.on_waiting_completion(ev.WorkflowWaitingCompletion(order.order_id, number, barista))
         return order.order_id
 
 
 @pytest.fixture
 def world() -> World:
     w = World()
-    w.shops.create(ADMIN, {"shopId": SHOP, "name": "Bar"})
-    w.shops.set_store_open(ADMIN, SHOP, {"open": True})
+    w.shops.create(ADMIN, CreateShop(SHOP, "Bar"))
+    w.shops.set_store_open(ADMIN, SetStoreOpen(SHOP, True))
     w.deliver()
     return w
 
@@ -89,15 +90,15 @@ def test_store_state_is_retained_on_the_config_topic(world: World) -> None:
     retained = world.live_out.retained[config_topic(SHOP)]
     assert retained.payload["type"] == ev.CONFIG_CHANGED
     assert retained.payload["detail"]["shop"]["open"] is True
-    world.shops.set_store_open(ADMIN, SHOP, {"open": False})
+    world.shops.set_store_open(ADMIN, SetStoreOpen(SHOP, False))
     world.deliver()
     assert world.live_out.retained[config_topic(SHOP)].payload["detail"]["shop"]["open"] is False
 
 
 def test_a_late_older_config_change_does_not_replace_the_retained_state(world: World) -> None:
-    world.shops.set_store_open(ADMIN, SHOP, {"open": False})
+    world.shops.set_store_open(ADMIN, SetStoreOpen(SHOP, False))
     closed = world.bus.events[-1]
-    world.shops.set_store_open(ADMIN, SHOP, {"open": True})
+    world.shops.set_store_open(ADMIN, SetStoreOpen(SHOP, True))
     reopened = world.bus.events[-1]
     world.on_bus(reopened)
     published = len(world.live_out.messages)
@@ -145,10 +146,10 @@ def test_the_board_gets_numbers_only_and_a_retained_snapshot(world: World) -> No
 
 
 def test_the_retained_board_shows_a_chosen_drink_only_once_it_is_numbered(world: World) -> None:
-    order = world.orders.place(ALICE, SHOP, {"code": world.shops.current_code(ADMIN, SHOP)["code"]})
+    order = world.orders.place(ALICE, PlaceOrder(SHOP, world.shops.current_code(ADMIN, SHOP)["code"]))
     world.workflow.waiting.add("t")
-    world.orders.on_workflow_started({"orderId": order.order_id, "taskToken": "t"})
-    world.orders.choose_drink(ALICE, order.order_id, {"drink": "Espresso"})
+    world.orders.on_workflow_started(ev.WorkflowStarted(order.order_id, "t"))
+    world.orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Espresso", {}))
     world.deliver()
     board = world.live_out.retained[board_topic(SHOP)].payload["detail"]
     assert (board["waiting"], board["inProduction"], board["ready"]) == ([], [], [])
@@ -156,7 +157,7 @@ def test_the_retained_board_shows_a_chosen_drink_only_once_it_is_numbered(world:
     assert world.live_out.retained[board_topic(SHOP)].payload["detail"]["waiting"] == []
 
     world.workflow.waiting.add("b")
-    world.orders.on_waiting_completion({"orderId": order.order_id, "taskToken": "b", "number": 1})
+    world.orders.on_waiting_completion(ev.WorkflowWaitingCompletion(order.order_id, 1, "b"))
     world.deliver()
     assert world.live_out.retained[board_topic(SHOP)].payload["detail"]["waiting"] == [1]
 

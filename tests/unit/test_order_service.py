@@ -26,6 +26,7 @@ from chalicelib.adapters.memory import (
     SequentialIds,
 )
 from chalicelib.domain import events as ev
+from chalicelib.domain.commands import ChooseDrink, CreateShop, PlaceOrder, SetMenu, SetStoreOpen, UpdateSettings
 from chalicelib.domain.errors import (
     AlreadyClaimed,
     CodeAlreadyUsed,
@@ -47,6 +48,8 @@ from chalicelib.domain.order import (
     Order,
     OrderState,
 )
+from chalicelib.domain.shop import menu_from_dicts
+from chalicelib.handlers import decoders as decode
 from chalicelib.handlers.encoders import order_json
 from chalicelib.services.orders import OrderService
 from chalicelib.services.shops import ShopService
@@ -109,10 +112,10 @@ class Cafe:
         self.clock.advance(INTERVAL)
 
     def settings(self, **changes: int) -> None:
-        self.shops.update_settings(ADMIN, SHOP, changes)
+        self.shops.update_settings(ADMIN, UpdateSettings(SHOP, changes))
 
     def place(self, actor: Actor = ALICE) -> Order:
-        return self.orders.place(actor, SHOP, {"code": self.code()})
+        return self.orders.place(actor, PlaceOrder(SHOP, self.code()))
 
     # ----- the workflow's side (details as statemachine.json puts them on the bus) --------------
 
@@ -131,7 +134,7 @@ class Cafe:
         """The workflow enters its customer wait and announces its token."""
         token = f"customer-token-{order.order_id}"
         self.workflow.waiting.add(token)
-        self.orders.on_workflow_started(self.started_detail(order, token))
+        self.orders.on_workflow_started(decode.workflow_started(self.started_detail(order, token)))
         return token
 
     def started_detail(self, order: Order, token: str) -> dict[str, Any]:
@@ -143,7 +146,8 @@ class Cafe:
         """The workflow numbers the order and enters its barista wait."""
         token = f"barista-token-{order.order_id}"
         self.workflow.waiting.add(token)
-        self.orders.on_waiting_completion(self.numbered_detail(order, token, number))
+        detail = self.numbered_detail(order, token, number)
+        self.orders.on_waiting_completion(decode.workflow_waiting_completion(detail))
         return token
 
     def numbered_detail(self, order: Order, token: str, number: int = 7) -> dict[str, Any]:
@@ -160,7 +164,7 @@ class Cafe:
         """An order with a drink chosen and a number: in the barista's queue. Returns the tokens too."""
         order = self.place(actor)
         customer_token = self.start_workflow(order)
-        self.orders.choose_drink(actor, order.order_id, {"drink": "Americano", "modifiers": {"Milk": "Oat"}})
+        self.orders.choose_drink(actor, ChooseDrink(order.order_id, "Americano", {"Milk": "Oat"}))
         barista_token = self.number(order, number)
         return self.stored(order), customer_token, barista_token
 
@@ -188,8 +192,8 @@ def cafe() -> Cafe:
     order_repo, published, workflow = InMemoryOrders(windows), FlakyPublisher(), RecordingWorkflow()
     shop_service = ShopService(shops, windows, published, clock, "http://localhost:8000/order")
     order_service = OrderService(shops, windows, order_repo, published, workflow, clock, SequentialIds("order-"))
-    shop_service.create(ADMIN, {"shopId": SHOP, "name": "Main Bar"})
-    shop_service.set_store_open(ADMIN, SHOP, {"open": True})
+    shop_service.create(ADMIN, CreateShop(SHOP, "Main Bar"))
+    shop_service.set_store_open(ADMIN, SetStoreOpen(SHOP, True))
     published.events.clear()
     return Cafe(clock, windows, order_repo, published, workflow, shop_service, order_service, shops)
 
@@ -202,7 +206,7 @@ def test_placing_an_order_redeems_the_code_and_publishes_new_order(cafe: Cafe):
     code = cafe.code()
 
     # When
-    order = cafe.orders.place(ALICE, SHOP, {"code": f"  {code} "})
+    order = cafe.orders.place(ALICE, decode.place_order(SHOP, json.dumps({"code": f"  {code} "}).encode()))
 
     # Then
     assert order.state is OrderState.WAITING_FOR_DRINK
@@ -224,12 +228,12 @@ def test_placing_an_order_redeems_the_code_and_publishes_new_order(cafe: Cafe):
 def test_a_closed_store_takes_no_orders(cafe: Cafe):
     # Given
     code = cafe.code()
-    cafe.shops.set_store_open(ADMIN, SHOP, {"open": False})
+    cafe.shops.set_store_open(ADMIN, SetStoreOpen(SHOP, False))
     cafe.published.events.clear()
 
     # When / Then
     with pytest.raises(StoreClosed):
-        cafe.orders.place(ALICE, SHOP, {"code": code})
+        cafe.orders.place(ALICE, PlaceOrder(SHOP, code))
     assert cafe.published.events == []
     assert cafe.daily_count(ALICE) == 0
     assert cafe.shops.current_code(ADMIN, SHOP)["remaining"] == 10
@@ -237,14 +241,14 @@ def test_a_closed_store_takes_no_orders(cafe: Cafe):
 
 def test_an_unknown_shop_is_not_found(cafe: Cafe):
     with pytest.raises(NotFound):
-        cafe.orders.place(ALICE, "nope", {"code": cafe.code()})
+        cafe.orders.place(ALICE, PlaceOrder("nope", cafe.code()))
 
 
 def test_a_wrong_code_is_refused_and_uses_nothing_up(cafe: Cafe):
     cafe.code()
 
     with pytest.raises(InvalidCode):
-        cafe.orders.place(ALICE, SHOP, {"code": "not-the-code"})
+        cafe.orders.place(ALICE, PlaceOrder(SHOP, "not-the-code"))
 
     assert cafe.published.events == []
     assert cafe.daily_count(ALICE) == 0
@@ -256,7 +260,7 @@ def test_no_code_is_valid_before_the_window_was_ever_shown(cafe: Cafe):
     assert cafe.windows.windows == {}
 
     with pytest.raises(InvalidCode):
-        cafe.orders.place(ALICE, SHOP, {"code": "anything-at-all"})
+        cafe.orders.place(ALICE, PlaceOrder(SHOP, "anything-at-all"))
     assert cafe.windows.windows == {}  # placing never creates a window
 
 
@@ -266,18 +270,18 @@ def test_the_previous_windows_code_has_expired(cafe: Cafe):
     cafe.code()
 
     with pytest.raises(InvalidCode):
-        cafe.orders.place(ALICE, SHOP, {"code": old})
+        cafe.orders.place(ALICE, PlaceOrder(SHOP, old))
 
 
 @pytest.mark.parametrize("body", [None, {}, {"code": ""}, {"code": "   "}, {"code": 42}, ["code"]])
 def test_a_body_without_a_code_is_a_validation_error(cafe: Cafe, body):
     with pytest.raises(ValidationError):
-        cafe.orders.place(ALICE, SHOP, body)
+        cafe.orders.place(ALICE, decode.place_order(SHOP, json.dumps(body).encode()))
 
 
 def test_an_overlong_code_is_simply_invalid(cafe: Cafe):
     with pytest.raises(InvalidCode):
-        cafe.orders.place(ALICE, SHOP, {"code": "x" * 65})
+        cafe.orders.place(ALICE, decode.place_order(SHOP, json.dumps({"code": "x" * 65}).encode()))
 
 
 def test_a_code_is_good_for_drinks_per_code_orders_then_the_next_window_has_a_fresh_allowance(cafe: Cafe):
@@ -299,19 +303,19 @@ def test_a_code_is_good_for_drinks_per_code_orders_then_the_next_window_has_a_fr
 def test_a_customer_cannot_order_twice_with_the_same_code(cafe: Cafe):
     cafe.settings(maxOrdersPerCustomerPerDay=5)
     code = cafe.code()
-    cafe.orders.place(ALICE, SHOP, {"code": code})
+    cafe.orders.place(ALICE, PlaceOrder(SHOP, code))
 
     with pytest.raises(CodeAlreadyUsed):
-        cafe.orders.place(ALICE, SHOP, {"code": code})
+        cafe.orders.place(ALICE, PlaceOrder(SHOP, code))
     assert cafe.daily_count(ALICE) == 1
 
 
 def test_an_admin_cannot_reuse_a_code_either(cafe: Cafe):
     code = cafe.code()
-    cafe.orders.place(ADMIN, SHOP, {"code": code})
+    cafe.orders.place(ADMIN, PlaceOrder(SHOP, code))
 
     with pytest.raises(CodeAlreadyUsed):
-        cafe.orders.place(ADMIN, SHOP, {"code": code})
+        cafe.orders.place(ADMIN, PlaceOrder(SHOP, code))
 
 
 def test_a_customer_gets_one_drink_per_day(cafe: Cafe):
@@ -357,7 +361,7 @@ def test_a_drink_chosen_before_the_workflow_token_arrives_is_handed_over_when_it
     order = cafe.place(ALICE)
 
     # When the customer chooses a drink
-    chosen = cafe.orders.choose_drink(ALICE, order.order_id, {"drink": "Americano", "modifiers": {"Milk": "Oat"}})
+    chosen = cafe.orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Americano", {"Milk": "Oat"}))
 
     # Then it is queued, but there is no token to resume yet
     assert chosen.state is OrderState.QUEUED
@@ -367,8 +371,8 @@ def test_a_drink_chosen_before_the_workflow_token_arrives_is_handed_over_when_it
     # When the workflow's token arrives (and is delivered twice)
     token = f"customer-token-{order.order_id}"
     cafe.workflow.waiting.add(token)
-    cafe.orders.on_workflow_started(cafe.started_detail(order, token))
-    cafe.orders.on_workflow_started(cafe.started_detail(order, token))
+    cafe.orders.on_workflow_started(decode.workflow_started(cafe.started_detail(order, token)))
+    cafe.orders.on_workflow_started(decode.workflow_started(cafe.started_detail(order, token)))
 
     # Then the workflow is told, exactly once, and nothing new is published
     assert cafe.workflow.resumed == [(token, OUTCOME_DRINK_CHOSEN)]
@@ -383,8 +387,8 @@ def test_a_drink_chosen_after_the_token_arrived_resumes_the_workflow_exactly_onc
     assert cafe.workflow.resumed == []
 
     # When
-    cafe.orders.choose_drink(ALICE, order.order_id, {"drink": "Espresso"})
-    cafe.orders.on_workflow_started(cafe.started_detail(order, token))  # a late duplicate
+    cafe.orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Espresso", {}))
+    cafe.orders.on_workflow_started(decode.workflow_started(cafe.started_detail(order, token)))  # a late duplicate
 
     # Then
     assert cafe.workflow.resumed == [(token, OUTCOME_DRINK_CHOSEN)]
@@ -394,7 +398,8 @@ def test_a_drink_chosen_after_the_token_arrived_resumes_the_workflow_exactly_onc
 def test_the_drink_chosen_event_carries_the_full_choice(cafe: Cafe):
     order = cafe.place(ALICE)
 
-    chosen = cafe.orders.choose_drink(ALICE, order.order_id, {"drink": " Cappuccino ", "modifiers": {"Size": "Large"}})
+    body = {"drink": " Cappuccino ", "modifiers": {"Size": "Large"}}
+    chosen = cafe.orders.choose_drink(ALICE, decode.choose_drink(order.order_id, json.dumps(body).encode()))
 
     # Groups left out take their first option
     assert (chosen.drink, dict(chosen.modifiers)) == ("Cappuccino", {"Milk": "Regular", "Size": "Large"})
@@ -424,7 +429,7 @@ def test_an_invalid_choice_changes_nothing(cafe: Cafe, drink, modifiers):
     published = len(cafe.published.events)
 
     with pytest.raises(InvalidDrink):
-        cafe.orders.choose_drink(ALICE, order.order_id, {"drink": drink, "modifiers": modifiers})
+        cafe.orders.choose_drink(ALICE, ChooseDrink(order.order_id, drink, modifiers))
 
     assert cafe.stored(order) == before
     assert len(cafe.published.events) == published
@@ -434,11 +439,11 @@ def test_an_invalid_choice_changes_nothing(cafe: Cafe, drink, modifiers):
 
 def test_the_live_menu_decides_what_can_be_chosen(cafe: Cafe):
     order = cafe.place(ALICE)
-    cafe.shops.set_menu(ADMIN, SHOP, {"drinks": LATTE_FREE_MENU})
+    cafe.shops.set_menu(ADMIN, SetMenu(SHOP, menu_from_dicts(LATTE_FREE_MENU)))
 
     with pytest.raises(InvalidDrink):
-        cafe.orders.choose_drink(ALICE, order.order_id, {"drink": "Americano"})
-    assert cafe.orders.choose_drink(ALICE, order.order_id, {"drink": "Espresso"}).state is OrderState.QUEUED
+        cafe.orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Americano", {}))
+    assert cafe.orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Espresso", {})).state is OrderState.QUEUED
 
 
 @pytest.mark.parametrize(
@@ -448,7 +453,7 @@ def test_the_live_menu_decides_what_can_be_chosen(cafe: Cafe):
 def test_a_malformed_choice_is_a_validation_error(cafe: Cafe, body):
     order = cafe.place(ALICE)
     with pytest.raises(ValidationError):
-        cafe.orders.choose_drink(ALICE, order.order_id, body)
+        cafe.orders.choose_drink(ALICE, decode.choose_drink(order.order_id, json.dumps(body).encode()))
     assert cafe.stored(order).state is OrderState.WAITING_FOR_DRINK
 
 
@@ -457,23 +462,23 @@ def test_only_the_customer_who_ordered_chooses_the_drink(cafe: Cafe, someone_els
     order = cafe.place(ALICE)
 
     with pytest.raises(Forbidden):
-        cafe.orders.choose_drink(someone_else, order.order_id, {"drink": "Espresso"})
+        cafe.orders.choose_drink(someone_else, ChooseDrink(order.order_id, "Espresso", {}))
     assert cafe.stored(order).state is OrderState.WAITING_FOR_DRINK
 
 
 def test_the_drink_cannot_be_changed_once_queued(cafe: Cafe):
     order = cafe.place(ALICE)
-    cafe.orders.choose_drink(ALICE, order.order_id, {"drink": "Espresso"})
+    cafe.orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Espresso", {}))
 
     with pytest.raises(InvalidState):
-        cafe.orders.choose_drink(ALICE, order.order_id, {"drink": "Americano"})
+        cafe.orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Americano", {}))
     assert cafe.stored(order).drink == "Espresso"
     assert cafe.types_of(order).count(ev.DRINK_CHOSEN) == 1
 
 
 def test_an_unknown_order_is_not_found(cafe: Cafe):
     with pytest.raises(NotFound):
-        cafe.orders.choose_drink(ALICE, "order-999999", {"drink": "Espresso"})
+        cafe.orders.choose_drink(ALICE, ChooseDrink("order-999999", "Espresso", {}))
     with pytest.raises(NotFound):
         cafe.orders.cancel(ALICE, "order-999999")
     with pytest.raises(NotFound):
@@ -494,7 +499,7 @@ def test_an_order_is_readable_by_its_customer_and_admins_only(cafe: Cafe):
 def test_numbering_stores_the_number_and_announces_the_queue_position(cafe: Cafe):
     order = cafe.place(ALICE)
     customer_token = cafe.start_workflow(order)
-    cafe.orders.choose_drink(ALICE, order.order_id, {"drink": "Espresso"})
+    cafe.orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Espresso", {}))
 
     barista_token = cafe.number(order, 42)
 
@@ -515,7 +520,7 @@ def test_a_duplicate_numbering_delivery_publishes_nothing_new(cafe: Cafe):
     events = list(cafe.published.events)
     version = cafe.stored(order).version
 
-    cafe.orders.on_waiting_completion(cafe.numbered_detail(order, barista_token, 7))
+    cafe.orders.on_waiting_completion(decode.workflow_waiting_completion(cafe.numbered_detail(order, barista_token, 7)))
 
     assert cafe.published.events == events
     assert cafe.stored(order).version == version
@@ -535,7 +540,7 @@ def test_a_customer_cannot_act_as_a_barista(cafe: Cafe):
 
 def test_an_order_cannot_be_claimed_or_completed_before_it_is_numbered(cafe: Cafe):
     order = cafe.place(ALICE)
-    cafe.orders.choose_drink(ALICE, order.order_id, {"drink": "Espresso"})
+    cafe.orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Espresso", {}))
 
     with pytest.raises(InvalidState):
         cafe.orders.claim(ADMIN, order.order_id)
@@ -648,7 +653,7 @@ def test_a_cancel_after_the_drink_but_before_numbering_resumes_the_barista_wait(
     # Given the customer wait was already resumed with the drink
     order = cafe.place(ALICE)
     customer_token = cafe.start_workflow(order)
-    cafe.orders.choose_drink(ALICE, order.order_id, {"drink": "Espresso"})
+    cafe.orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Espresso", {}))
 
     # When the customer cancels before the workflow numbered the order
     cafe.orders.cancel(ALICE, order.order_id)
@@ -704,7 +709,7 @@ def test_a_cancelled_order_gives_the_daily_drink_back(cafe: Cafe, stage):
         order = cafe.place(ALICE)
     elif stage == "queued":
         order = cafe.place(ALICE)
-        cafe.orders.choose_drink(ALICE, order.order_id, {"drink": "Espresso"})
+        cafe.orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Espresso", {}))
     else:
         order, _, _ = cafe.queued(ALICE)
         if stage == "in_production":
@@ -738,7 +743,7 @@ def test_a_timeout_ends_the_order_and_gives_the_daily_drink_back(cafe: Cafe):
     order = cafe.place(ALICE)
     published = len(cafe.published.events)
 
-    ended = cafe.orders.on_timed_out({"orderId": order.order_id, "reason": "You did not choose a drink in time"})
+    ended = cafe.orders.on_timed_out(ev.WorkflowTimedOut(order.order_id, "You did not choose a drink in time"))
 
     assert ended.state is OrderState.TIMED_OUT
     assert ended.reason == "You did not choose a drink in time"
@@ -756,8 +761,8 @@ def test_a_redelivered_timeout_gives_the_slot_back_only_once(cafe: Cafe):
     cafe.place(ALICE)
     assert cafe.daily_count(ALICE) == 2
 
-    cafe.orders.on_timed_out({"orderId": first.order_id})
-    cafe.orders.on_timed_out({"orderId": first.order_id})
+    cafe.orders.on_timed_out(ev.WorkflowTimedOut(first.order_id, None))
+    cafe.orders.on_timed_out(ev.WorkflowTimedOut(first.order_id, None))
 
     assert cafe.daily_count(ALICE) == 1
     assert cafe.stored(first).reason == "The order timed out"
@@ -767,7 +772,7 @@ def test_a_late_timeout_does_not_undo_a_completed_order(cafe: Cafe):
     order, _, _ = cafe.queued(ALICE)
     cafe.orders.complete(ADMIN, order.order_id)
 
-    cafe.orders.on_timed_out({"orderId": order.order_id, "reason": "too late"})
+    cafe.orders.on_timed_out(ev.WorkflowTimedOut(order.order_id, "too late"))
 
     assert cafe.stored(order).state is OrderState.COMPLETED
     assert cafe.daily_count(ALICE) == 1
@@ -776,17 +781,18 @@ def test_a_late_timeout_does_not_undo_a_completed_order(cafe: Cafe):
 def test_an_unavailable_shop_rejects_the_order_and_gives_the_daily_drink_back(cafe: Cafe):
     order = cafe.place(ALICE)
 
-    ended = cafe.orders.on_shop_unavailable({"orderId": order.order_id, "reason": "The queue is full"})
+    ended = cafe.orders.on_shop_unavailable(ev.WorkflowShopUnavailable(order.order_id, "The queue is full"))
 
     assert (ended.state, ended.reason) == (OrderState.REJECTED, "The queue is full")
     assert cafe.daily_count(ALICE) == 0
-    cafe.orders.on_shop_unavailable({"orderId": order.order_id})
+    cafe.orders.on_shop_unavailable(ev.WorkflowShopUnavailable(order.order_id, None))
     assert cafe.stored(order).reason == "The queue is full"
 
 
 def test_an_unavailable_shop_has_a_default_reason(cafe: Cafe):
     order = cafe.place(ALICE)
-    assert cafe.orders.on_shop_unavailable({"orderId": order.order_id}).reason == "The shop is not taking orders"
+    rejected = cafe.orders.on_shop_unavailable(ev.WorkflowShopUnavailable(order.order_id, None))
+    assert rejected.reason == "The shop is not taking orders"
 
 
 # ===== restart recovery ==============================================================================
@@ -796,7 +802,7 @@ def test_ending_interrupted_orders_times_out_every_unfinished_one_with_the_workf
     # Given orders at every stage
     waiting = cafe.place(CUSTOMERS[0])
     queued = cafe.place(CUSTOMERS[1])
-    cafe.orders.choose_drink(CUSTOMERS[1], queued.order_id, {"drink": "Espresso"})
+    cafe.orders.choose_drink(CUSTOMERS[1], ChooseDrink(queued.order_id, "Espresso", {}))
     making, _, _ = cafe.queued(CUSTOMERS[2], number=3)
     cafe.orders.claim(ADMIN, making.order_id)
     done, _, _ = cafe.queued(CUSTOMERS[3], number=4)
@@ -868,14 +874,14 @@ def test_a_flush_that_fails_keeps_the_outbox_for_the_next_one(cafe: Cafe):
 
 def test_a_redelivered_callback_publishes_what_its_crashed_attempt_recorded(cafe: Cafe):
     order = cafe.place(ALICE)
-    cafe.orders.choose_drink(ALICE, order.order_id, {"drink": "Espresso"})
+    cafe.orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Espresso", {}))
     token = f"barista-token-{order.order_id}"
     cafe.workflow.waiting.add(token)
     cafe.published.fail_next()
     with pytest.raises(PublishFailed):
-        cafe.orders.on_waiting_completion(cafe.numbered_detail(order, token))
+        cafe.orders.on_waiting_completion(decode.workflow_waiting_completion(cafe.numbered_detail(order, token)))
 
-    cafe.orders.on_waiting_completion(cafe.numbered_detail(order, token))
+    cafe.orders.on_waiting_completion(decode.workflow_waiting_completion(cafe.numbered_detail(order, token)))
 
     assert cafe.types_of(order).count(ev.MANAGER_WAITING_COMPLETION) == 1
     assert cafe.stored(order).outbox == ()
@@ -895,10 +901,10 @@ def test_a_crash_after_choosing_the_drink_still_reaches_the_waiting_workflow(caf
     # When the bus fails while her choice is saved (whether the caller sees the failure is not the point)
     cafe.published.fail_next()
     with contextlib.suppress(PublishFailed):
-        cafe.orders.choose_drink(ALICE, order.order_id, {"drink": "Espresso"})
+        cafe.orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Espresso", {}))
     assert cafe.stored(order).state is OrderState.QUEUED
     with pytest.raises(InvalidState):
-        cafe.orders.choose_drink(ALICE, order.order_id, {"drink": "Espresso"})
+        cafe.orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Espresso", {}))
     # ... and the scheduled flush runs
     cafe.orders.flush_outboxes()
 
@@ -953,7 +959,7 @@ def test_a_workflow_outage_does_not_fail_a_saved_change_and_reconciliation_resum
     )
 
     # When the customer chooses a drink
-    chosen = orders.choose_drink(ALICE, order.order_id, {"drink": "Espresso"})
+    chosen = orders.choose_drink(ALICE, ChooseDrink(order.order_id, "Espresso", {}))
 
     # Then the choice is saved and announced, though the workflow has not heard of it yet
     assert chosen.state is OrderState.QUEUED

@@ -24,9 +24,11 @@ from chalicelib.adapters.memory import (
     SequentialIds,
 )
 from chalicelib.domain import events as ev
+from chalicelib.domain.commands import ChooseDrink, CreateShop, PlaceOrder, SetStoreOpen, UpdateSettings
 from chalicelib.domain.journey import NUMBERED_STATES, JourneyEntry, OrderView, entry_from_event, fold
 from chalicelib.domain.order import Actor, Order, OrderState
 from chalicelib.domain.shop import Shop
+from chalicelib.handlers import decoders as decode
 from chalicelib.services.orders import OrderService
 from chalicelib.services.projection import ProjectionService
 from chalicelib.services.shops import ShopService
@@ -74,7 +76,7 @@ def record_a_morning() -> tuple[list[Event], dict[str, str], list[str]]:
         detail = workflow_event(
             ev.WORKFLOW_STARTED, order, "WorkflowStarted", message="Waiting for the customer", taskToken=token
         )
-        orders.on_workflow_started(detail)
+        orders.on_workflow_started(decode.workflow_started(detail))
 
     def numbered(order: Order, number: int) -> None:
         token = f"secret-barista-token-{order.order_id}"
@@ -89,27 +91,27 @@ def record_a_morning() -> tuple[list[Event], dict[str, str], list[str]]:
             taskToken=token,
         )
         tick()
-        orders.on_waiting_completion(detail)
+        orders.on_waiting_completion(decode.workflow_waiting_completion(detail))
 
     def finished(order: Order, outcome: str) -> None:
         workflow_event(ev.ORDER_FINISHED, order, "Finished", message=f"Order finished: {outcome}", outcome=outcome)
 
-    shops.create(ADMIN, {"shopId": SHOP, "name": "Main Bar"})
+    shops.create(ADMIN, CreateShop(SHOP, "Main Bar"))
     tick()
-    shops.set_store_open(ADMIN, SHOP, {"open": True})
+    shops.set_store_open(ADMIN, SetStoreOpen(SHOP, True))
     tick()
-    shops.update_settings(ADMIN, SHOP, {"drinksPerCode": 5})
+    shops.update_settings(ADMIN, UpdateSettings(SHOP, {"drinksPerCode": 5}))
     code = shops.current_code(ADMIN, SHOP)["code"]
 
     tick()
-    alice = orders.place(ALICE, SHOP, {"code": code})
+    alice = orders.place(ALICE, PlaceOrder(SHOP, code))
     tick()
-    bob = orders.place(BOB, SHOP, {"code": code})
+    bob = orders.place(BOB, PlaceOrder(SHOP, code))
     tick()
-    carol = orders.place(CAROL, SHOP, {"code": code})
+    carol = orders.place(CAROL, PlaceOrder(SHOP, code))
     # Alice chooses before her workflow's token arrives; her order goes all the way.
     tick()
-    orders.choose_drink(ALICE, alice.order_id, {"drink": "Cappuccino", "modifiers": {"Milk": "Oat"}})
+    orders.choose_drink(ALICE, ChooseDrink(alice.order_id, "Cappuccino", {"Milk": "Oat"}))
     started(alice)
     started(bob)
     started(carol)
@@ -132,10 +134,10 @@ def record_a_morning() -> tuple[list[Event], dict[str, str], list[str]]:
         ev.ORDER_TIMED_OUT, carol, "TimedOut", message="You did not choose a drink in time",
         reason="You did not choose a drink in time", stage="customer",
     )
-    orders.on_timed_out(timed_out)
+    orders.on_timed_out(decode.workflow_timed_out(timed_out))
     finished(carol, "TIMED_OUT")
     tick()
-    shops.set_store_open(ADMIN, SHOP, {"open": False})
+    shops.set_store_open(ADMIN, SetStoreOpen(SHOP, False))
 
     events = [(e.detail_type, e.detail) for e in bus.events] + from_workflow
     ids = {"alice": alice.order_id, "bob": bob.order_id, "carol": carol.order_id}

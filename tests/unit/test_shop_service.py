@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
@@ -10,16 +11,26 @@ import pytest
 
 from chalicelib.adapters.memory import FixedClock, InMemoryCodeWindows, InMemoryShops, RecordingPublisher
 from chalicelib.domain import events as ev
+from chalicelib.domain.commands import CreateShop, SetMenu, UpdateSettings
 from chalicelib.domain.errors import AlreadyExists, Forbidden, NotFound, ValidationError
+from chalicelib.domain.live import route
 from chalicelib.domain.order import Actor
-from chalicelib.domain.shop import DEFAULT_MENU, DEFAULT_SETTINGS, Drink, Modifier
+from chalicelib.domain.shop import DEFAULT_MENU, DEFAULT_SETTINGS, MAX_MENU_BYTES, SETTING_BOUNDS, Drink, Modifier
+from chalicelib.handlers import decoders as decode
 from chalicelib.services.shops import ShopService
+from serverlesspresso.broker.acl import MAX_PAYLOAD_BYTES as MQTT_MAX_PAYLOAD_BYTES
+from tests.support.menus import menu_of_size
 
 ADMIN = Actor(sub="barista-1", username="anna", is_admin=True)
 CUSTOMER = Actor(sub="user-alice", username="alice", is_admin=False)
 ORDER_APP_URL = "https://order.example.test/app"
 # Aligned to the 300 s default interval, so a window starts exactly at this instant.
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def as_json(body: object) -> bytes:
+    """A request body as a client sends it: the service takes commands, decoded at the edge."""
+    return json.dumps(body).encode()
 
 
 @dataclass
@@ -42,7 +53,7 @@ def world() -> World:
 
 @pytest.fixture
 def shop_world(world: World) -> World:
-    world.service.create(ADMIN, {"shopId": "main", "name": "Main Bar"})
+    world.service.create(ADMIN, decode.create_shop(as_json({"shopId": "main", "name": "Main Bar"})))
     world.published.events.clear()
     return world
 
@@ -52,7 +63,7 @@ def shop_world(world: World) -> World:
 
 def test_an_admin_creates_a_closed_shop_with_the_default_menu_and_settings(world: World):
     # When
-    shop = world.service.create(ADMIN, {"shopId": "main", "name": "  Main Bar  "})
+    shop = world.service.create(ADMIN, decode.create_shop(as_json({"shopId": "main", "name": "  Main Bar  "})))
 
     # Then
     assert (shop.shop_id, shop.name, shop.open, shop.version) == ("main", "Main Bar", False, 1)
@@ -72,7 +83,7 @@ def test_an_admin_creates_a_closed_shop_with_the_default_menu_and_settings(world
 
 def test_a_customer_may_not_create_a_shop(world: World):
     with pytest.raises(Forbidden):
-        world.service.create(CUSTOMER, {"shopId": "main", "name": "Main Bar"})
+        world.service.create(CUSTOMER, decode.create_shop(as_json({"shopId": "main", "name": "Main Bar"})))
     assert world.shops.get("main") is None
     assert world.published.events == []
 
@@ -83,29 +94,29 @@ def test_a_customer_may_not_create_a_shop(world: World):
 )
 def test_a_shop_id_must_be_lowercase_letters_digits_and_dashes(world: World, shop_id):
     with pytest.raises(ValidationError):
-        world.service.create(ADMIN, {"shopId": shop_id, "name": "Main Bar"})
+        world.service.create(ADMIN, decode.create_shop(as_json({"shopId": shop_id, "name": "Main Bar"})))
     assert world.published.events == []
 
 
 @pytest.mark.parametrize("name", ["", "   ", None, 7, "x" * 101])
 def test_a_shop_needs_a_sensible_name(world: World, name):
     with pytest.raises(ValidationError):
-        world.service.create(ADMIN, {"shopId": "main", "name": name})
+        world.service.create(ADMIN, decode.create_shop(as_json({"shopId": "main", "name": name})))
 
 
 @pytest.mark.parametrize("body", [None, [], "main", {}])
 def test_a_create_body_that_is_not_an_object_with_both_fields_is_rejected(world: World, body):
     with pytest.raises(ValidationError):
-        world.service.create(ADMIN, body)
+        world.service.create(ADMIN, decode.create_shop(as_json(body)))
 
 
 def test_ids_may_be_forty_characters_and_start_with_a_digit(world: World):
-    assert world.service.create(ADMIN, {"shopId": "9" + "a" * 39, "name": "Forty"}).shop_id == "9" + "a" * 39
+    assert world.service.create(ADMIN, CreateShop("9" + "a" * 39, "Forty")).shop_id == "9" + "a" * 39
 
 
 def test_creating_a_shop_twice_is_refused_and_keeps_the_first(shop_world: World):
     with pytest.raises(AlreadyExists):
-        shop_world.service.create(ADMIN, {"shopId": "main", "name": "Impostor"})
+        shop_world.service.create(ADMIN, decode.create_shop(as_json({"shopId": "main", "name": "Impostor"})))
     assert shop_world.service.get("main").name == "Main Bar"
     assert shop_world.published.events == []
 
@@ -126,8 +137,8 @@ def test_reading_an_unknown_shop_is_not_found(world: World):
 
 
 def test_opening_and_closing_announce_each_change_with_the_new_version(shop_world: World):
-    opened = shop_world.service.set_store_open(ADMIN, "main", {"open": True})
-    closed = shop_world.service.set_store_open(ADMIN, "main", {"open": False})
+    opened = shop_world.service.set_store_open(ADMIN, decode.set_store_open("main", as_json({"open": True})))
+    closed = shop_world.service.set_store_open(ADMIN, decode.set_store_open("main", as_json({"open": False})))
 
     assert opened.open is True and opened.version == 2
     assert closed.open is False and closed.version == 3
@@ -139,24 +150,24 @@ def test_opening_and_closing_announce_each_change_with_the_new_version(shop_worl
 @pytest.mark.parametrize("body", [{}, {"open": "yes"}, {"open": 1}, None, []])
 def test_store_state_must_be_a_boolean(shop_world: World, body):
     with pytest.raises(ValidationError):
-        shop_world.service.set_store_open(ADMIN, "main", body)
+        shop_world.service.set_store_open(ADMIN, decode.set_store_open("main", as_json(body)))
     assert shop_world.published.events == []
 
 
 def test_only_admins_change_a_shop(shop_world: World):
     with pytest.raises(Forbidden):
-        shop_world.service.set_store_open(CUSTOMER, "main", {"open": True})
+        shop_world.service.set_store_open(CUSTOMER, decode.set_store_open("main", as_json({"open": True})))
     with pytest.raises(Forbidden):
-        shop_world.service.set_menu(CUSTOMER, "main", {"drinks": [{"name": "Tea"}]})
+        shop_world.service.set_menu(CUSTOMER, decode.set_menu("main", as_json({"drinks": [{"name": "Tea"}]})))
     with pytest.raises(Forbidden):
-        shop_world.service.update_settings(CUSTOMER, "main", {"drinksPerCode": 1})
+        shop_world.service.update_settings(CUSTOMER, decode.update_settings("main", as_json({"drinksPerCode": 1})))
     assert shop_world.service.get("main").version == 1
     assert shop_world.published.events == []
 
 
 def test_changing_an_unknown_shop_is_not_found(world: World):
     with pytest.raises(NotFound):
-        world.service.set_store_open(ADMIN, "nope", {"open": True})
+        world.service.set_store_open(ADMIN, decode.set_store_open("nope", as_json({"open": True})))
 
 
 def test_an_admin_replaces_the_menu(shop_world: World):
@@ -167,7 +178,7 @@ def test_an_admin_replaces_the_menu(shop_world: World):
         ]
     }
 
-    shop = shop_world.service.set_menu(ADMIN, "main", body)
+    shop = shop_world.service.set_menu(ADMIN, decode.set_menu("main", as_json(body)))
 
     assert shop.menu == (Drink("Tea", True, (Modifier("Milk", ("None", "Oat")),)), Drink("Mocha", False))
     [event] = shop_world.config_events()
@@ -190,14 +201,16 @@ def test_an_admin_replaces_the_menu(shop_world: World):
 )
 def test_an_invalid_menu_changes_nothing(shop_world: World, body):
     with pytest.raises(ValidationError):
-        shop_world.service.set_menu(ADMIN, "main", body)
+        shop_world.service.set_menu(ADMIN, decode.set_menu("main", as_json(body)))
     assert shop_world.service.get("main").menu == DEFAULT_MENU
     assert shop_world.published.events == []
 
 
 def test_each_settings_change_is_announced_with_its_version(shop_world: World):
-    shop_world.service.update_settings(ADMIN, "main", {"drinksPerCode": 3})
-    shop = shop_world.service.update_settings(ADMIN, "main", {"codeIntervalSeconds": 60, "maxOrdersInQueue": 5})
+    shop_world.service.update_settings(ADMIN, decode.update_settings("main", as_json({"drinksPerCode": 3})))
+    shop = shop_world.service.update_settings(
+        ADMIN, UpdateSettings("main", {"codeIntervalSeconds": 60, "maxOrdersInQueue": 5})
+    )
 
     assert shop.setting("drinksPerCode") == 3  # earlier changes are kept
     assert shop.setting("codeIntervalSeconds") == 60
@@ -224,9 +237,50 @@ def test_each_settings_change_is_announced_with_its_version(shop_world: World):
 )
 def test_invalid_settings_change_nothing(shop_world: World, body):
     with pytest.raises(ValidationError):
-        shop_world.service.update_settings(ADMIN, "main", body)
+        shop_world.service.update_settings(ADMIN, decode.update_settings("main", as_json(body)))
     assert shop_world.service.get("main").version == 1
     assert shop_world.published.events == []
+
+
+# ----- the largest shop -----------------------------------------------------------------------------
+
+EVENTBRIDGE_MAX_ENTRY_BYTES = 256 * 1024
+
+
+def _largest_shop(world: World) -> str:
+    """A shop at every bound: the longest id, a name of characters JSON escapes to 12 bytes each,
+    the largest settings and, last, the largest menu. Returns its id."""
+    shop_id = "s" * 40
+    world.service.create(ADMIN, CreateShop(shop_id, "\U0001f600" * 100))
+    world.service.update_settings(ADMIN, UpdateSettings(shop_id, {k: high for k, (_, high) in SETTING_BOUNDS.items()}))
+    world.published.events.clear()
+    return shop_id
+
+
+def test_the_largest_shop_announces_itself_well_inside_mqtt_and_eventbridge_limits(world: World):
+    shop_id = _largest_shop(world)
+
+    world.service.set_menu(ADMIN, SetMenu(shop_id, menu_of_size(MAX_MENU_BYTES)))
+
+    [event] = world.published.events
+    entry = event.to_entry("default")
+    entry_bytes = sum(len(entry[key].encode()) for key in ("Source", "DetailType", "Detail"))
+    [config] = route(event.detail_type, event.detail)
+    mqtt_bytes = len(config.encode())
+    # Room to spare: under 60% of MQTT's 128 KB and 30% of EventBridge's 256 KB (about 69 KB each).
+    assert mqtt_bytes <= 0.6 * MQTT_MAX_PAYLOAD_BYTES, mqtt_bytes
+    assert entry_bytes <= 0.3 * EVENTBRIDGE_MAX_ENTRY_BYTES, entry_bytes
+
+
+def test_a_menu_one_byte_over_the_largest_is_refused_and_changes_nothing(world: World):
+    shop_id = _largest_shop(world)
+    before = world.service.get(shop_id)
+
+    with pytest.raises(ValidationError, match=f"at most {MAX_MENU_BYTES}"):
+        world.service.set_menu(ADMIN, SetMenu(shop_id, menu_of_size(MAX_MENU_BYTES + 1)))
+
+    assert world.service.get(shop_id) == before
+    assert world.published.events == []
 
 
 # ----- the QR code ----------------------------------------------------------------------------------
@@ -272,7 +326,7 @@ def test_a_new_window_starts_when_the_clock_passes_the_interval(shop_world: Worl
 
 
 def test_a_window_takes_its_interval_and_allowance_from_the_settings(shop_world: World):
-    shop_world.service.update_settings(ADMIN, "main", {"codeIntervalSeconds": 60, "drinksPerCode": 2})
+    shop_world.service.update_settings(ADMIN, UpdateSettings("main", {"codeIntervalSeconds": 60, "drinksPerCode": 2}))
 
     code = shop_world.service.current_code(ADMIN, "main")
 
