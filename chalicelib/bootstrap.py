@@ -1,9 +1,9 @@
-"""Composition root: builds every service from Settings, once, on first use."""
+"""Composition root: builds every service from Settings, once, on first use (or from memory, for tests)."""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import boto3
 
@@ -11,9 +11,28 @@ from chalicelib.adapters import dynamodb
 from chalicelib.adapters.auth import JwksFileKeys, JwksUrlKeys, JwtVerifier, SigningKeys
 from chalicelib.adapters.eventbridge import EventBridgePublisher
 from chalicelib.adapters.iot import IotDataPublisher
+from chalicelib.adapters.memory import (
+    InMemoryCodeWindows,
+    InMemoryOrders,
+    InMemoryReadModel,
+    InMemoryShops,
+    RecordingLivePublisher,
+    RecordingPublisher,
+    RecordingWorkflow,
+    SequentialIds,
+    StaticTokens,
+)
 from chalicelib.adapters.stepfunctions import StepFunctionsWorkflow
 from chalicelib.adapters.system import RandomIds, SystemClock
-from chalicelib.ports import LivePublisher, TokenVerifier
+from chalicelib.ports import (
+    Clock,
+    CodeWindowRepository,
+    IdGenerator,
+    LivePublisher,
+    OrderRepository,
+    ShopRepository,
+    TokenVerifier,
+)
 from chalicelib.services.iot_authorizer import IotAuthorizer
 from chalicelib.services.live import LiveUpdatesService
 from chalicelib.services.orders import OrderService
@@ -39,7 +58,7 @@ _local_adapters: dict[str, LivePublisher] = {}
 
 def use_local_live_publisher(publisher: LivePublisher) -> None:
     _local_adapters["live_publisher"] = publisher
-    services.cache_clear()
+    _from_settings.cache_clear()
 
 
 def build_verifier(settings: Settings) -> JwtVerifier:
@@ -85,8 +104,60 @@ def build(settings: Settings) -> Services:
     )
 
 
-@functools.lru_cache(maxsize=1)
+@dataclass
+class InMemoryAdapters:
+    """Every port in memory (chalicelib/adapters/memory.py). Keep the instance to look inside the fakes."""
+
+    verifier: TokenVerifier = field(default_factory=StaticTokens)
+    clock: Clock = field(default_factory=SystemClock)
+    ids: IdGenerator = field(default_factory=SequentialIds)
+    shops: ShopRepository = field(default_factory=InMemoryShops)
+    windows: InMemoryCodeWindows = field(default_factory=InMemoryCodeWindows)
+    orders: OrderRepository | None = None  # None: InMemoryOrders over `windows`, as one table shares them
+    publisher: RecordingPublisher = field(default_factory=RecordingPublisher)
+    workflow: RecordingWorkflow = field(default_factory=RecordingWorkflow)
+    read_model: InMemoryReadModel = field(default_factory=InMemoryReadModel)
+    live: RecordingLivePublisher = field(default_factory=RecordingLivePublisher)
+    order_app_url: str = "http://localhost:8000/order"
+
+    def __post_init__(self) -> None:
+        if self.orders is None:
+            self.orders = InMemoryOrders(self.windows)
+
+
+def build_in_memory(adapters: InMemoryAdapters) -> Services:
+    """The same services as build(), on the in-memory adapters: nothing leaves the process."""
+    orders: OrderRepository = adapters.orders or InMemoryOrders(adapters.windows)
+    windows: CodeWindowRepository = adapters.windows
+    queries = QueryService(adapters.read_model, adapters.clock)
+    live = LiveUpdatesService(adapters.live, queries, adapters.clock)
+    return Services(
+        shops=ShopService(adapters.shops, windows, adapters.publisher, adapters.clock, adapters.order_app_url),
+        orders=OrderService(
+            adapters.shops, windows, orders, adapters.publisher, adapters.workflow, adapters.clock, adapters.ids
+        ),
+        projection=ProjectionService(adapters.read_model, listener=live),
+        queries=queries,
+        live=live,
+        verifier=adapters.verifier,
+    )
+
+
+# Services that handlers get instead of those built from Settings: the in-process app tests' seam.
+_installed: list[Services] = []
+
+
+def use_services(built: Services | None) -> None:
+    """Make services() return `built` (None: build from Settings again, as in production)."""
+    _installed[:] = [built] if built is not None else []
+
+
 def services() -> Services:
+    return _installed[0] if _installed else _from_settings()
+
+
+@functools.lru_cache(maxsize=1)
+def _from_settings() -> Services:
     return build(Settings.from_env())
 
 

@@ -16,11 +16,12 @@ from chalicelib.domain.errors import (
     ConcurrentUpdate,
     DailyLimitReached,
     InvalidCode,
+    Unauthorized,
 )
 from chalicelib.domain.events import DomainEvent
 from chalicelib.domain.journey import JourneyEntry, OrderView
 from chalicelib.domain.live import LiveMessage
-from chalicelib.domain.order import Order, OrderState
+from chalicelib.domain.order import Actor, Order, OrderState
 from chalicelib.domain.shop import DEFAULT_SETTINGS, Shop
 from chalicelib.paging import page
 
@@ -112,7 +113,8 @@ class InMemoryOrders:
             stored = self._windows.windows.get(key)
             if stored is None or stored.code != redemption.code:
                 raise InvalidCode("this code is wrong or has expired")
-            users = self._windows.redeemed_by.setdefault(key, set())
+            # Read without inserting: a refused redemption leaves the store as it found it.
+            users = self._windows.redeemed_by.get(key, set())
             if order.user_id in users:
                 raise CodeAlreadyUsed("you have already ordered with this code")
             if stored.remaining < 1:
@@ -123,7 +125,7 @@ class InMemoryOrders:
             if order.order_id in self._orders:
                 raise AlreadyExists(order.order_id)
             self._windows.windows[key] = replace(stored, remaining=stored.remaining - 1)
-            users.add(order.user_id)
+            self._windows.redeemed_by[key] = users | {order.user_id}
             if redemption.daily_limit is not None:
                 self._daily[day_key] = self._daily.get(day_key, 0) + 1
             placed = copy.deepcopy(
@@ -160,6 +162,19 @@ class InMemoryOrders:
 
     def daily_count(self, user_id: str, shop_id: str, day: str) -> int:
         return self._daily.get((user_id, shop_id, day), 0)
+
+
+class StaticTokens:
+    """A token verifier that knows a fixed set of tokens, each standing for one person."""
+
+    def __init__(self, tokens: dict[str, Actor] | None = None) -> None:
+        self.tokens = dict(tokens or {})
+
+    def verify(self, token: str) -> Actor:
+        actor = self.tokens.get(token)
+        if actor is None:
+            raise Unauthorized("the token is not valid")
+        return actor
 
 
 class RecordingPublisher:

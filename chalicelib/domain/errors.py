@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from chalice.app import ChaliceUnhandledError
 
-class DomainError(Exception):
-    """Base of every expected failure; `code` is part of the public API contract."""
+
+class DomainError(ChaliceUnhandledError):
+    """Base of every expected failure; `code` is part of the public API contract.
+
+    Chalice answers any exception a REST view raises with its own 500 before middleware sees it,
+    except ChaliceUnhandledError; deriving from it lets the HTTP middleware map these errors in one
+    place (chalicelib/handlers/http_support.py). It is a plain Exception everywhere else.
+    """
 
     code = "domain_error"
     status = 400
