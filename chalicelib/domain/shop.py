@@ -198,8 +198,8 @@ def check_settings(changes: Mapping[str, int]) -> None:
         raise ValidationError(f"give at least one of: {', '.join(DEFAULT_SETTINGS)}")
     unknown = sorted(set(changes) - set(DEFAULT_SETTINGS))
     if unknown:
-        names = ", ".join(quoted(name) for name in unknown[:5])
-        raise ValidationError(f"unknown setting(s): {names} (known: {', '.join(DEFAULT_SETTINGS)})")
+        # Only the unknown names: the barista app reads the setting at fault from the message.
+        raise ValidationError(f"unknown setting(s): {', '.join(quoted(name) for name in unknown[:5])}")
     for key, value in changes.items():
         low, high = SETTING_BOUNDS[key]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

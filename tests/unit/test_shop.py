@@ -176,6 +176,13 @@ def test_unknown_settings_are_rejected_by_name_without_echoing_a_long_one():
     assert len(refused.value.message) < 300
 
 
+def test_an_unknown_setting_is_refused_without_naming_a_known_one():
+    # The barista app highlights whichever setting a validation_error's message names.
+    with pytest.raises(ValidationError) as refused:
+        check_settings({"colour": 1, "drinksPerCode": 5})
+    assert not any(key in refused.value.message for key in DEFAULT_SETTINGS)
+
+
 def test_a_settings_change_names_at_least_one_setting():
     with pytest.raises(ValidationError):
         check_settings({})
