@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from botocore import handlers
 from chalice.app import CloudWatchEventConfig, Rate, ScheduledEventConfig
 from chalice.local import LambdaContext
 from moto import mock_aws
+from moto.events.models import EventPattern
 
 from chalicelib.domain import events as ev
 from serverlesspresso.datadir import open_private
@@ -120,8 +121,15 @@ def lambda_deliveries(app: Any) -> list[Delivery]:
     return deliveries
 
 
-def workflow_delivery(sfn: Any, state_machine_arn: str) -> Delivery:
+def workflow_delivery(sfn: Any, state_machine_arn: str, ended_by_restart: Container[str] = ()) -> Delivery:
+    """Starts the order's execution. Not for an order this start ended because its workflow was lost: that order
+    is final, and its NewOrder (redelivered, or republished from its outbox) would start a workflow that holds a
+    queue slot until it times out."""
+
     def start(event: dict[str, Any]) -> None:
+        if event["detail"]["orderId"] in ended_by_restart:
+            logger.info("order %s was ended by the restart: no new workflow for it", event["detail"]["orderId"])
+            return
         # A redelivered NewOrder finds the execution named after its order already there.
         with contextlib.suppress(sfn.exceptions.ExecutionAlreadyExists):
             sfn.start_execution(
@@ -169,21 +177,79 @@ class BusSignal:
             self._changed.wait_for(lambda: self.generation != generation, timeout=timeout)
 
 
+def matcher(pattern: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """Whether an event matches a rule's pattern, decided by moto's own matcher (the one its bus routes with)."""
+    compiled = EventPattern.load(json.dumps(pattern))
+
+    def matches(event: dict[str, Any]) -> bool:
+        return bool(compiled.matches_event(event))  # type: ignore[arg-type]
+
+    return matches
+
+
 class EventDelivery:
-    """Polls each rule's queue and hands events to their targets on a small worker pool."""
+    """Polls each rule's queue and hands events to their targets on a small worker pool.
+
+    `on_delivered(rule, event id)` is called once a target processed an event, before its message is deleted (the
+    bus journal's acknowledgement).
+    """
 
     # Retries become visible again without a new PutEvents; this bounds how late they are noticed.
     IDLE_POLL_SECONDS = 0.5
 
-    def __init__(self, sqs: Any, deliveries: list[Delivery], signal: BusSignal, workers: int = 8) -> None:
+    def __init__(
+        self,
+        sqs: Any,
+        deliveries: list[Delivery],
+        signal: BusSignal,
+        workers: int = 8,
+        on_delivered: Callable[[str, str], None] = lambda rule, event_id: None,
+    ) -> None:
         self._signal = signal
         self._sqs = sqs
         self._deliveries = deliveries
+        self._by_rule = {delivery.rule_name: delivery for delivery in deliveries}
+        self._on_delivered = on_delivered
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="target")
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._tried = threading.Condition()
+        self._untried: set[tuple[str, str]] = set()
         self.delivered = 0
         self.failed_attempts = 0
+
+    @property
+    def rules(self) -> dict[str, Callable[[dict[str, Any]], bool]]:
+        """Each rule's matcher, by rule name."""
+        return {delivery.rule_name: matcher(delivery.pattern) for delivery in self._deliveries}
+
+    def redeliver(self, pending: list[tuple[str, dict[str, Any]]], timeout: float) -> int:
+        """Put each (rule, event) back on its rule's queue, then wait (at most `timeout`) until each was tried once.
+
+        Returns how many were not tried in time. Rules that no longer exist are skipped.
+        """
+        known = [(rule, event) for rule, event in pending if rule in self._by_rule]
+        with self._tried:
+            self._untried = {(rule, str(event["id"])) for rule, event in known}
+        for rule, event in known:
+            self._sqs.send_message(QueueUrl=self._by_rule[rule].queue_url, MessageBody=json.dumps(event))
+        self._signal.notify()
+        with self._tried:
+            self._tried.wait_for(lambda: not self._untried, timeout=timeout)
+            return len(self._untried)
+
+    def idle(self) -> bool:
+        """No message waiting or in flight on any rule's queue (dead letters aside)."""
+        for delivery in self._deliveries:
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=delivery.queue_url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            if int(attributes["ApproximateNumberOfMessages"]) or int(
+                attributes["ApproximateNumberOfMessagesNotVisible"]
+            ):
+                return False
+        return True
 
     def start(self) -> None:
         for delivery in self._deliveries:
@@ -223,6 +289,15 @@ class EventDelivery:
 
     def _deliver(self, delivery: Delivery, message: dict[str, Any]) -> None:
         event = json.loads(message["Body"])
+        try:
+            self._attempt(delivery, message, event)
+        finally:
+            with self._tried:
+                if self._untried:
+                    self._untried.discard((delivery.rule_name, str(event.get("id"))))
+                    self._tried.notify_all()
+
+    def _attempt(self, delivery: Delivery, message: dict[str, Any], event: dict[str, Any]) -> None:
         attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         started = time.perf_counter()
         try:
@@ -245,6 +320,8 @@ class EventDelivery:
                 QueueUrl=delivery.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=backoff
             )
             return
+        # Journaled before the message goes: a crash in between redelivers it, which consumers take as a duplicate.
+        self._on_delivered(delivery.rule_name, str(event.get("id")))
         self._sqs.delete_message(QueueUrl=delivery.queue_url, ReceiptHandle=message["ReceiptHandle"])
         self.delivered += 1
         if delivery.rule_name == "read_side_projection":

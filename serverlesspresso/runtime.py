@@ -8,12 +8,15 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botocore import xform_name
 
+from serverlesspresso.busjournal import BusJournal
 from serverlesspresso.datadir import DataDirectoryLock, ensure_private_directory, make_private, open_private
 from serverlesspresso.identity import AUDIENCE, ISSUER, USER_POOL_ID, LocalIdentityProvider
 from serverlesspresso.journal import DynamoDBJournal
@@ -30,6 +33,11 @@ TABLE_NAME = "serverlesspresso"
 BUS_NAME = "default"  # Chalice's on_cw_event rules live on the default bus
 DEFAULT_SHOP_ID = "default"
 RESTART_REASON = "The shop's system restarted while this order was in progress; please order again"
+# How long a start waits for the events it redelivers to be tried once, so what the lost workflows said (a timeout,
+# a number) reaches the orders before the restart ends them.
+REDELIVERY_WAIT_SECONDS = 10.0
+# How long after a start the present state (retained store state and boards) is published again once the bus is idle.
+SETTLE_SECONDS = 30.0
 
 
 class StartError(RuntimeError):
@@ -54,6 +62,7 @@ class LocalRuntime:
         self.data_dir = options.data_dir.resolve()
         self.identity = LocalIdentityProvider(self.data_dir)
         self.journal = DynamoDBJournal(self.data_dir / "dynamodb.journal", fsync=options.fsync)
+        self.bus = BusJournal(self.data_dir / "bus.journal", REGION, fsync=options.fsync)
         self.lock = DataDirectoryLock(self.data_dir)
         self._stopped = threading.Event()
 
@@ -84,7 +93,9 @@ class LocalRuntime:
             logger.info("made %s private to its owner", path)
         self.identity.ensure_keys()
         self._configure_environment()
-        self.journal.install()  # before any botocore session exists, so every client is journaled
+        # Before any botocore session exists, so every client is journaled.
+        self.journal.install()
+        self.bus.install()
         from serverlesspresso.emulator import BusSignal
 
         bus_signal = BusSignal()
@@ -106,6 +117,7 @@ class LocalRuntime:
             workflow_delivery,
         )
         from serverlesspresso.live_publisher import MqttLivePublisher
+        from serverlesspresso.recovery import lost_workflow_ending
         from serverlesspresso.server import jwks_route
         from serverlesspresso.signin.protocol import cognito_route
         from serverlesspresso.signin.service import SignInService
@@ -142,19 +154,39 @@ class LocalRuntime:
         arn = self.aws.create_state_machine(
             REPO_ROOT / "statemachine.json", {"TableName": TABLE_NAME, "EventBusName": BUS_NAME}
         )
+        orders = dynamodb.DynamoDBOrders(REGION)
+        history = self.bus.load()
+        # The workflows this restart lost (moto's executions live in memory): every unfinished order, and every order
+        # whose workflow had not emitted its OrderFinished. None of them gets a new workflow.
+        ended_by_restart = {order.order_id for order in orders.list_unfinished()} | set(history.running)
         deliveries = [
-            workflow_delivery(self.aws.sfn, arn),
+            workflow_delivery(self.aws.sfn, arn, ended_by_restart),
             *lambda_deliveries(chalice_app.app),
             archive_delivery(self.data_dir / "events.jsonl"),
         ]
-        self.delivery = EventDelivery(self.aws.sqs, [self.aws.connect(d, BUS_NAME) for d in deliveries], bus_signal)
+        self.delivery = EventDelivery(
+            self.aws.sqs,
+            [self.aws.connect(d, BUS_NAME) for d in deliveries],
+            bus_signal,
+            on_delivered=self.bus.acknowledge,
+        )
+        self.bus.compact(self.delivery.rules)
+        pending = self.bus.history.pending(self.delivery.rules)
+        self.bus.enabled = True
         self.delivery.start()
+        # What the bus had accepted but a target had not processed when the last run ended: handed to that target
+        # again, before the restart ends anything, so the lost workflows' last words (a timeout, a number) count.
+        late = self.delivery.redeliver(pending, REDELIVERY_WAIT_SECONDS)
+        if late:
+            logger.warning("%d redelivered event(s) not tried within %.0f s; they go on", late, REDELIVERY_WAIT_SECONDS)
 
         services().orders.flush_outboxes()
         ended = services().orders.end_interrupted(RESTART_REASON)
+        finished = self._finish_lost_workflows(orders, lost_workflow_ending)
         self._reset_capacity_counters()
         services().shops.ensure(DEFAULT_SHOP_ID, "Serverlesspresso")
-        services().live.republish_present_state()  # the broker keeps retained messages in memory only
+        self._republish_present_state()
+        threading.Thread(target=self._republish_once_settled, name="settle", daemon=True).start()
 
         self.schedules = Schedules(chalice_app.app)
         self.schedules.start()
@@ -171,10 +203,13 @@ class LocalRuntime:
             mqtt_websocket=("127.0.0.1", self.broker.address.ws_port),
         )
         logger.info(
-            "started in %.1f s: %d journaled writes replayed, %d interrupted order(s) ended",
+            "started in %.1f s: %d journaled writes replayed, %d event deliveries redelivered, "
+            "%d interrupted order(s) ended, %d lost workflow(s) finished",
             time.perf_counter() - started,
             replayed,
+            len(pending),
             len(ended),
+            finished,
         )
 
     def _configure_environment(self) -> None:
@@ -194,6 +229,42 @@ class LocalRuntime:
 
     def _call_dynamodb(self, operation: str, params: dict[str, Any]) -> Any:
         return getattr(self.aws.dynamodb, xform_name(operation))(**params)
+
+    def _finish_lost_workflows(self, orders: Any, ending: Callable[[Any, str], Any]) -> int:
+        """Emit, for each order whose workflow was lost after the order reached its final state (completed,
+        cancelled), the OrderFinished that workflow never emitted. Unfinished orders were ended just before, with
+        their own OrderFinished, so what is still running now is final."""
+        from chalicelib.adapters.eventbridge import EventBridgePublisher
+
+        publisher = EventBridgePublisher(self.aws.events, BUS_NAME)
+        finished = 0
+        for order_id in self.bus.running_workflows():
+            order = orders.get(order_id)
+            event = ending(order, datetime.now(UTC).isoformat()) if order is not None else None
+            if event is None:
+                logger.warning("order %s: its workflow was lost and it cannot be finished now", order_id)
+                continue
+            publisher.publish([event])
+            finished += 1
+        return finished
+
+    def _republish_present_state(self) -> None:
+        from chalicelib.bootstrap import services
+
+        try:
+            services().live.republish_present_state()  # the broker keeps retained messages in memory only
+        except Exception:  # noqa: BLE001 - live screens lag until the next change; the shop itself must start
+            logger.exception("could not publish the present state to the MQTT broker")
+
+    def _republish_once_settled(self) -> None:
+        """Retained boards are published as views change, by concurrent workers, so the last one published after a
+        restart's burst of redeliveries and endings may be an older computation. Once the bus is idle, publish the
+        present state again: what a display subscribing now gets is then what GraphQL says."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while not self._stopped.wait(0.2):
+            if self.delivery.idle() or time.monotonic() > deadline:
+                self._republish_present_state()
+                return
 
     def _reset_capacity_counters(self) -> None:
         # Every unfinished order was just ended, so no shop has an order holding a queue slot.
