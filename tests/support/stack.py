@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -84,11 +85,32 @@ class Stack:
 
     def kill_hard(self) -> None:
         assert self.process is not None
+        broker = _broker_pid(self.data_dir)
         self.process.kill()  # SIGKILL: no shutdown code runs
         self.process.wait()
+        # The broker child notices its parent is gone within half a second; until then it holds the MQTT port.
+        deadline = time.monotonic() + 10
+        while broker is not None and _running(broker) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def log(self) -> str:
         return self.log_path.read_text()
+
+
+def _broker_pid(data_dir: Path) -> int | None:
+    try:
+        return int(json.loads((data_dir / "broker" / "ready.json").read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (after its parent's kill -9, a reaper that is not ours collects it)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 class Api:
