@@ -115,6 +115,13 @@ class ReadModelStore(Protocol):
 
     def user_orders(self, user_id: str, first: int, after: str | None) -> tuple[list[OrderView], str | None]: ...
 
+    def board_views(self, shop_id: str, ready_limit: int) -> tuple[list[OrderView], list[OrderView]]:
+        """What the board shows: the shop's numbered QUEUED and IN_PRODUCTION views, oldest placed first, and its
+        `ready_limit` most recently ready COMPLETED views (by readyAt), newest first.
+
+        Reads those views only, never the shop's history.
+        """
+
     def put_shop_if_newer(self, shop: Shop) -> bool: ...
 
     def get_shop(self, shop_id: str) -> Shop | None: ...

@@ -38,6 +38,7 @@ from chalicelib.domain.order import Order, OrderState
 from chalicelib.domain.shop import Shop, menu_from_dicts
 from chalicelib.paging import decode_cursor, encode_cursor
 from chalicelib.ports import Redemption
+from chalicelib.readside.board import BoardList, board_list, ready_time
 
 # ----- keys: every PK/SK shape of the single table lives here ------------------------------------
 
@@ -81,6 +82,19 @@ def listing_sk(created_at: str, order_id: str) -> str:
     return f"{created_at}#{order_id}"
 
 
+def board_pk(shop_id: str, which: BoardList) -> str:
+    return f"{shop_pk(shop_id)}#BOARD#{which.value}"
+
+
+def board_keys(view: OrderView) -> tuple[str | None, str | None]:
+    """The view's keys in the board index: placement order while active, ready time once ready; none off it."""
+    which = board_list(view)
+    if which is None:
+        return None, None
+    sort_time = view.created_at if which is BoardList.ACTIVE else ready_time(view)
+    return board_pk(view.shop_id, which), listing_sk(sort_time, view.order_id)
+
+
 # ----- models -------------------------------------------------------------------------------------
 
 
@@ -100,6 +114,17 @@ class UserOrdersIndex(GlobalSecondaryIndex["OrderViewItem"]):
 
     gsi2pk = UnicodeAttribute(hash_key=True, attr_name="GSI2PK")
     gsi2sk = UnicodeAttribute(range_key=True, attr_name="GSI2SK")
+
+
+class BoardIndex(GlobalSecondaryIndex["OrderViewItem"]):
+    """Sparse: only views on the public board have its keys, so the board reads them and nothing else."""
+
+    class Meta:
+        index_name = "GSI3"
+        projection = AllProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True, attr_name="GSI3PK")
+    gsi3sk = UnicodeAttribute(range_key=True, attr_name="GSI3SK")
 
 
 class BaseItem(Model):
@@ -170,8 +195,11 @@ class OrderViewItem(BaseItem, discriminator="OrderView"):
     gsi2pk = UnicodeAttribute(attr_name="GSI2PK")
     gsi2sk = UnicodeAttribute(attr_name="GSI2SK")
     state = UnicodeAttribute()
+    gsi3pk = UnicodeAttribute(attr_name="GSI3PK", null=True)
+    gsi3sk = UnicodeAttribute(attr_name="GSI3SK", null=True)
     shop_orders = ShopOrdersIndex()
     user_orders = UserOrdersIndex()
+    board = BoardIndex()
 
 
 class JourneyItem(BaseItem, discriminator="JourneyEntry"):
@@ -580,6 +608,8 @@ class DynamoDBReadModel:
             gsi2sk=sk,
             state=view.state.value,
         )
+        # A save writes the whole item, so a view that leaves the board also leaves its index.
+        item.gsi3pk, item.gsi3sk = board_keys(view)
         try:
             item.save(
                 condition=OrderViewItem.pk.does_not_exist() | (OrderViewItem.event_count < view.event_count)
@@ -636,6 +666,15 @@ class DynamoDBReadModel:
             f"{user_pk(user_id)}#ORDERS", range_condition, scan_index_forward=False
         )
         return self._take(items, first)
+
+    def board_views(self, shop_id: str, ready_limit: int) -> tuple[list[OrderView], list[OrderView]]:
+        active = OrderViewItem.board.query(board_pk(shop_id, BoardList.ACTIVE), scan_index_forward=True)
+        ready = (
+            OrderViewItem.board.query(board_pk(shop_id, BoardList.READY), scan_index_forward=False, limit=ready_limit)
+            if ready_limit > 0
+            else []
+        )
+        return [_view_from_json(i.view) for i in active], [_view_from_json(i.view) for i in ready]
 
     @staticmethod
     def _take(items: Any, first: int) -> tuple[list[OrderView], str | None]:

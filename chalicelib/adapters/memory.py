@@ -24,6 +24,7 @@ from chalicelib.domain.live import LiveMessage
 from chalicelib.domain.order import Actor, Order, OrderState
 from chalicelib.domain.shop import DEFAULT_SETTINGS, Shop
 from chalicelib.paging import page
+from chalicelib.readside.board import BoardList, board_list, ready_time
 
 
 class FixedClock:
@@ -277,6 +278,16 @@ class InMemoryReadModel:
             reverse=True,
         )
         return page(views, first, after, reverse=True)
+
+    def board_views(self, shop_id: str, ready_limit: int) -> tuple[list[OrderView], list[OrderView]]:
+        views = self._shop_views(shop_id, None)
+        active = [v for v in views if board_list(v) is BoardList.ACTIVE]
+        ready = sorted(
+            (v for v in views if board_list(v) is BoardList.READY),
+            key=lambda v: (ready_time(v), v.order_id),
+            reverse=True,
+        )
+        return active, ready[:ready_limit]
 
     def put_shop_if_newer(self, shop: Shop) -> bool:
         with self._lock:

@@ -115,23 +115,11 @@ class QueryService:
     def board(self, shop_id: str) -> Board:
         if self._store.get_shop(shop_id) is None:
             raise NotFound(f"there is no shop '{shop_id}'")
-        waiting: list[int] = []
-        making: list[int] = []
-        ready: list[tuple[str, int]] = []
-        states = [OrderState.QUEUED, OrderState.IN_PRODUCTION, OrderState.COMPLETED]
-        after: str | None = None
-        while True:
-            views, after = self._store.shop_orders(shop_id, states, MAX_PAGE, after)
-            for view in views:
-                if view.number is None:
-                    continue  # the fold never queues an unnumbered order, but views stored before it did
-                if view.state is OrderState.QUEUED:
-                    waiting.append(view.number)
-                elif view.state is OrderState.IN_PRODUCTION:
-                    making.append(view.number)
-                else:
-                    ready.append((view.updated_at, view.number))
-            if after is None:
-                break
-        recent_ready = [n for _, n in sorted(ready, reverse=True)[: self._board_ready_limit]]
-        return Board(shop_id, waiting, making, recent_ready)
+        # The store keeps the board's views apart from the shop's history, so this reads them only.
+        active, ready = self._store.board_views(shop_id, self._board_ready_limit)
+        return Board(
+            shop_id,
+            waiting=[v.number for v in active if v.state is OrderState.QUEUED and v.number is not None],
+            in_production=[v.number for v in active if v.state is OrderState.IN_PRODUCTION and v.number is not None],
+            ready=[v.number for v in ready if v.number is not None],
+        )

@@ -361,6 +361,64 @@ def test_a_days_orders_are_read_from_that_days_key_range_only(stores: Any) -> No
     assert counts == [len(on_day)]
 
 
+# ----- the board ------------------------------------------------------------------------------------
+
+
+def a_busy_shop(read_model: Any) -> None:
+    """Numbered orders in every state, an unnumbered one, and another shop's."""
+    views = [
+        view("o-q2", at(5), OrderState.QUEUED, number=2),
+        view("o-q1", at(1), OrderState.QUEUED, number=1),
+        view("o-unnumbered", at(2), OrderState.QUEUED),
+        view("o-make", at(3), OrderState.IN_PRODUCTION, number=3, claimed_by="anna"),
+        view("o-cancelled", at(4), OrderState.CANCELLED, number=4),
+        view("o-elsewhere", at(1), OrderState.QUEUED, shop_id="bar-2", number=9),
+        *[
+            view(f"o-done-{n:02d}", at(10 + n), OrderState.COMPLETED, number=10 + n, ready_at=at(40 - n))
+            for n in range(15)
+        ],
+    ]
+    for v in views:
+        read_model.put_view_if_newer(v)
+
+
+def test_board_views_are_the_numbered_active_orders_and_the_latest_ready(read_model: Any) -> None:
+    a_busy_shop(read_model)
+
+    active, ready = read_model.board_views(SHOP, 10)
+
+    assert [v.order_id for v in active] == ["o-q1", "o-make", "o-q2"]  # oldest placed first
+    assert [v.number for v in ready] == list(range(10, 20))  # most recently ready first
+    assert read_model.board_views(SHOP, 3)[1] == ready[:3]
+    assert read_model.board_views(SHOP, 0)[1] == []
+    assert read_model.board_views("bar-nobody", 10) == ([], [])
+
+
+def test_a_view_that_moves_follows_on_the_board(read_model: Any) -> None:
+    read_model.put_view_if_newer(view("o-1", at(1), OrderState.QUEUED, number=1, event_count=1))
+    read_model.put_view_if_newer(view("o-1", at(1), OrderState.IN_PRODUCTION, number=1, event_count=2))
+    assert [(v.order_id, v.state) for v in read_model.board_views(SHOP, 10)[0]] == [("o-1", OrderState.IN_PRODUCTION)]
+
+    read_model.put_view_if_newer(view("o-1", at(1), OrderState.COMPLETED, number=1, ready_at=at(3), event_count=3))
+    active, ready = read_model.board_views(SHOP, 10)
+    assert active == [] and [v.order_id for v in ready] == ["o-1"] and ready[0].ready_at == at(3)
+
+    read_model.put_view_if_newer(view("o-2", at(2), OrderState.QUEUED, number=2, event_count=1))
+    read_model.put_view_if_newer(view("o-2", at(2), OrderState.CANCELLED, number=2, event_count=2))
+    assert read_model.board_views(SHOP, 10)[0] == []
+
+
+# The read cost of a DynamoDB query: only the DynamoDB-backed stores have one.
+@pytest.mark.parametrize("stores", ["dynamodb", "dynamodb-local-runtime"], indirect=True)
+def test_the_board_reads_the_views_it_shows_and_nothing_else(stores: Any) -> None:
+    a_busy_shop(stores.read_model)
+
+    with scanned_counts() as counts:
+        active, ready = stores.read_model.board_views(SHOP, 10)
+
+    assert counts == [len(active), len(ready)] == [3, 10]
+
+
 # ----- shop view --------------------------------------------------------------------------------------
 
 

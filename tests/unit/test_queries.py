@@ -381,3 +381,49 @@ def test_the_board_of_an_unknown_shop_is_not_found():
     _, queries = given(shop=False)
     with pytest.raises(NotFound):
         queries.board(SHOP)
+
+
+class ViewCountingStore(InMemoryReadModel):
+    """Counts the views each listing hands back: what a query costs in reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.views_read = 0
+
+    def shop_orders(self, *args: Any, **kwargs: Any) -> tuple[list[OrderView], str | None]:
+        views, cursor = super().shop_orders(*args, **kwargs)
+        self.views_read += len(views)
+        return views, cursor
+
+    def shop_orders_placed_on(self, *args: Any, **kwargs: Any) -> list[OrderView]:
+        views = super().shop_orders_placed_on(*args, **kwargs)
+        self.views_read += len(views)
+        return views
+
+    def board_views(self, shop_id: str, ready_limit: int) -> tuple[list[OrderView], list[OrderView]]:
+        active, ready = super().board_views(shop_id, ready_limit)
+        self.views_read += len(active) + len(ready)
+        return active, ready
+
+
+def test_the_board_reads_the_orders_it_shows_not_the_shops_history():
+    store = ViewCountingStore()
+    store.put_shop_if_newer(Shop(shop_id=SHOP, name="Main Bar", version=1))
+    for n in range(1, 501):  # a long day: 500 drinks made
+        store.put_view_if_newer(view(n, state=OrderState.COMPLETED, number=n, ready_at=at(n, 30)))
+    for n in range(501, 504):
+        store.put_view_if_newer(view(n, state=OrderState.QUEUED, number=n))
+
+    board = QueryService(store, FixedClock()).board(SHOP)
+
+    assert board.waiting == [501, 502, 503] and board.ready == list(range(500, 490, -1))
+    assert store.views_read <= 3 + 10
+
+
+def test_the_board_orders_ready_numbers_by_when_they_became_ready():
+    views = [
+        view(1, state=OrderState.COMPLETED, number=1, ready_at=at(50), updated_minute=55),
+        view(2, state=OrderState.COMPLETED, number=2, ready_at=at(40), updated_minute=60),  # finished later
+    ]
+    _, queries = given(*views)
+    assert queries.board(SHOP).ready == [1, 2]
