@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
 from strawberry.scalars import JSON
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from chalicelib.domain.journey import OrderView
 from chalicelib.domain.order import OrderState as DomainOrderState
 from chalicelib.domain.shop import Shop as DomainShop
 from chalicelib.domain.stats import ShopStats as DomainShopStats
+from chalicelib.readside import errors as graphql_errors
+from chalicelib.readside.limits import GraphQLLimits, QueryLimits, TimeBudget
 from chalicelib.services.queries import OrderPage, QueryService
 
 # What each state means to a client; every state must have one (a missing key fails at import).
@@ -266,4 +270,20 @@ class Query:
         return ShopStats.from_domain(info.context["queries"].shop_stats(info.context["actor"], str(shop_id)))
 
 
-schema = strawberry.Schema(query=Query)
+class ReadSideSchema(strawberry.Schema):
+    """The schema with our error handling: codes on every error, one log line for the client's errors."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # Strawberry's default logs every error at ERROR with a traceback, domain refusals included.
+        graphql_errors.process(errors)
+
+
+def build_schema(limits: GraphQLLimits | None = None, clock: Callable[[], float] = time.monotonic) -> ReadSideSchema:
+    limits = limits or GraphQLLimits()
+    return ReadSideSchema(
+        query=Query,
+        extensions=[QueryLimits.factory(limits), TimeBudget.factory(limits.time_budget_seconds, clock)],
+    )
+
+
+schema = build_schema()
