@@ -396,6 +396,9 @@ def test_a_whole_day_at_the_bar_publishes_only_events_that_fit_their_schemas(bar
         validate_event(entry["DetailType"], json.loads(entry["Detail"]))
     for detail_type, detail in workflow.emitted:
         validate_event(detail_type, detail)
+    for detail_type, detail in published + workflow.emitted:
+        # The consumers of every event (read side, live updates) decode each one at their edge.
+        assert decode.received(detail_type, json.loads(json.dumps(detail))).detail == detail
 
     assert {t for t, _ in published} == {
         ev.CONFIG_CHANGED,
