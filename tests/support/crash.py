@@ -12,6 +12,8 @@ What counts:
 * disagreement: an order whose GraphQL view's state differs from the write model's, a board (GraphQL or the retained
   MQTT `Board.Current`) that shows a number still waiting or in production, or a retained board that differs from
   GraphQL's.
+
+The figures count orders (and boards), not messages: one order can be stuck for two reasons.
 """
 
 from __future__ import annotations
@@ -107,9 +109,9 @@ class Report:
             "journeys": self.journeys,
             "acknowledged_orders": self.acknowledged_orders,
             "acknowledged_completions": self.acknowledged_completions,
-            "lost": len(self.lost),
-            "stuck": len(self.stuck),
-            "disagreements": len(self.disagreements),
+            "lost": _subjects(self.lost),
+            "stuck": _subjects(self.stuck),
+            "disagreements": _subjects(self.disagreements),
             "errors": len(self.errors),
             "restart_seconds_median": round(statistics.median(start), 2),
             "restart_seconds_max": round(max(start), 2),
@@ -124,6 +126,11 @@ class Report:
             for item in getattr(self, name)[:20]:
                 lines.append(f"{name}: {item}")
         return "\n".join(lines)
+
+
+def _subjects(problems: list[str]) -> int:
+    """How many orders (or boards) the problems are about: each reads "<order id or board>: what"."""
+    return len({problem.split(":", 1)[0] for problem in problems})
 
 
 class CrashRun:
@@ -296,12 +303,12 @@ class CrashRun:
         query = "query($s: ID!) { board(shopId: $s) { waiting inProduction ready } }"
         board = api.gql(query, {"s": self.shop_id})["data"]["board"]
         if board["waiting"] or board["inProduction"]:
-            problems["disagreements"].append(f"GraphQL board shows unfinished numbers: {board}")
+            problems["disagreements"].append(f"board: GraphQL shows unfinished numbers: {board}")
         if not set(board["ready"]) <= completed_numbers:
-            problems["disagreements"].append(f"GraphQL board's ready {board['ready']} are not all completed orders")
+            problems["disagreements"].append(f"board: GraphQL's ready {board['ready']} are not all completed orders")
         retained = retained_board(self.stack, self.admin, self.shop_id)
         if retained is None or {k: retained.get(k) for k in board} != board:
-            problems["disagreements"].append(f"retained MQTT board {retained} differs from GraphQL's {board}")
+            problems["disagreements"].append(f"retained board: {retained} differs from GraphQL's {board}")
         return problems
 
     def _views(self, api: Api) -> dict[str, dict[str, Any]]:
