@@ -77,6 +77,10 @@ class BusHistory:
 
     def _put(self, event: Event) -> None:
         self.events.setdefault(str(event["id"]), event)
+        self.track(event)
+
+    def track(self, event: Event) -> None:
+        """Follow the workflows only (what a running process needs; the rest is read back from the file at start)."""
         order_id = event.get("detail", {}).get("orderId")
         if not isinstance(order_id, str):
             return
@@ -175,7 +179,8 @@ class BusJournal:
         lines = "".join(json.dumps(record, separators=(",", ":")) + "\n" for record in records)
         with self._lock:
             for record in records:
-                self.history.apply(record)
+                if "put" in record:
+                    self.history.track(record["put"])
             if self._file is None:
                 self._file = open_private(self.path, "a")
             self._file.write(lines)
