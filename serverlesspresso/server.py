@@ -168,7 +168,7 @@ class ChaliceAsgi:
         query = scope["query_string"].decode("latin-1")
         headers = _headers(scope["headers"])
         route = next((r for r in self._routes if r.matches(method, path)), None)
-        refuse = (lambda status, message: _local_route_error(status, message)) if route else _body_refused
+        refuse = _local_route_error if route else _body_refused
         if route is None and not self._is_api_route(method, path):
             # API Gateway answers an unknown route with a signing 403 that echoes the Authorization header.
             response = api_error(404, "not_found", f"there is no route {method} {_printable(path)}")
@@ -200,8 +200,13 @@ class ChaliceAsgi:
     async def _read_body(self, headers: Mapping[str, str], receive: Receive) -> bytes:
         limit = self._limits.max_body
         declared = headers.get("content-length")
-        if declared is not None and int(declared) > limit:  # the server already refused a malformed length
-            raise _BodyRefused(413, f"the request body is larger than {limit} bytes")
+        if declared is not None:
+            try:
+                length = int(declared)  # h11 refuses a malformed one first; HTTP/2 goes through h2 instead
+            except ValueError:
+                raise _BodyRefused(400, "bad Content-Length") from None
+            if length > limit:
+                raise _BodyRefused(413, f"the request body is larger than {limit} bytes")
         chunks: list[bytes] = []
         size = 0
 
@@ -258,7 +263,7 @@ class ChaliceAsgi:
                 max_size=self._limits.max_ws_message,
                 compression=None,
             )
-        except (OSError, TimeoutError, Exception) as error:  # noqa: BLE001 - any failure is "unreachable"
+        except Exception as error:  # noqa: BLE001 - a refused connection, a timeout, a refused handshake: unreachable
             logger.warning("the MQTT broker is not reachable over WebSocket: %s", error)
             await _refuse_websocket(send, api_error(502, "mqtt_unavailable", "the MQTT broker is not reachable"))
             return
