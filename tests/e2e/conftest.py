@@ -66,8 +66,3 @@ def api(stack: Stack) -> Api:
 @pytest.fixture
 def organiser(api: Api) -> str:
     return api.token(f"organiser-{uuid.uuid4().hex[:6]}", admin=True)
-
-
-def open_shop(api: Api, organiser: str, **settings: int) -> str:
-    """A fresh, open shop per test, so tests do not see each other's orders."""
-    return api.new_shop(organiser, **settings)

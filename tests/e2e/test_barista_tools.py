@@ -6,14 +6,13 @@ import re
 import uuid
 
 from browser_kit import Apps, card, open_bar, scan_and_order
-from conftest import open_shop
 from playwright.sync_api import expect
 
 from tests.support.stack import Api, wait_queued
 
 
 def test_a_drink_marked_sold_out_is_sold_out_on_phones_at_once(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser)
+    shop = api.new_shop(organiser)
     display = apps.open_display(shop)
     barista = apps.open_barista(shop)
     phone, number = apps.open_phone(apps.decode_qr(display))
@@ -34,7 +33,7 @@ def test_a_drink_marked_sold_out_is_sold_out_on_phones_at_once(apps: Apps, api: 
 
 
 def test_the_barista_changes_the_shop_settings(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser)
+    shop = api.new_shop(organiser)
     barista = apps.open_barista(shop)
     barista.get_by_role("button", name="Settings", exact=True).click()
     form = barista.get_by_role("dialog")
@@ -89,7 +88,7 @@ def _count_tones(page: object) -> None:
 
 
 def test_new_orders_chime_unless_muted_and_muting_sticks(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser)
+    shop = api.new_shop(organiser)
     barista = apps.open_barista(shop)
     _count_tones(barista)
     barista.get_by_role("heading", name="Queued").click()  # browsers allow sound only after a gesture

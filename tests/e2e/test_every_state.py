@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from browser_kit import Apps, card, open_bar, place_order, scan_and_order
-from conftest import open_shop
 from playwright.sync_api import expect
 
 from tests.support.stack import Api
@@ -32,7 +31,7 @@ def test_the_customer_cancels_from_the_phone(apps: Apps, api: Api, organiser: st
 
 
 def test_keeping_the_order_in_the_confirmation_changes_nothing(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser)
+    shop = api.new_shop(organiser)
     display = apps.open_display(shop)
     phone, number = apps.open_phone(apps.decode_qr(display))
     order_number = place_order(apps, phone, number)
@@ -59,7 +58,7 @@ def test_the_barista_cancels_from_the_tablet(apps: Apps, api: Api, organiser: st
 
 
 def test_a_customer_who_does_not_choose_in_time_is_told(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser, customerTimeoutSeconds=6)
+    shop = api.new_shop(organiser, customerTimeoutSeconds=6)
     display = apps.open_display(shop)
     phone, number = apps.open_phone(apps.decode_qr(display))
     apps.sign_in(phone, number)
@@ -71,7 +70,7 @@ def test_a_customer_who_does_not_choose_in_time_is_told(apps: Apps, api: Api, or
 
 
 def test_the_store_closes_and_opens_live_on_every_screen(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser)
+    shop = api.new_shop(organiser)
     display = apps.open_display(shop)
     barista = apps.open_barista(shop)
     order_url = apps.decode_qr(display)
@@ -98,7 +97,7 @@ def test_the_store_closes_and_opens_live_on_every_screen(apps: Apps, api: Api, o
 
 
 def test_a_used_up_code_hides_and_sends_customers_to_the_next_one(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser, drinksPerCode=1)
+    shop = api.new_shop(organiser, drinksPerCode=1)
     display = apps.open_display(shop)
     order_url = apps.decode_qr(display)
     first, first_number = apps.open_phone(order_url)
@@ -137,7 +136,7 @@ def test_a_customer_at_the_daily_limit_sees_when_it_resets(apps: Apps, api: Api,
 
 
 def test_an_expired_code_asks_for_the_current_one(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser)
+    shop = api.new_shop(organiser)
     phone, number = apps.open_phone(f"{api.stack.base}/order?shop={shop}&code=not-the-code")
     apps.sign_in(phone, number)
     expect(phone.get_by_role("heading", name="This code has expired")).to_be_visible()
@@ -146,7 +145,7 @@ def test_an_expired_code_asks_for_the_current_one(apps: Apps, api: Api, organise
 
 
 def test_a_phone_in_spanish_gets_spanish(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser)
+    shop = api.new_shop(organiser)
     phone, number = apps.open_phone(f"{api.stack.base}/order?shop={shop}", locale="es-ES")
     expect(phone.locator("html")).to_have_attribute("lang", "es")
     expect(phone.get_by_label("Número de teléfono")).to_be_visible()
@@ -162,7 +161,7 @@ def test_a_phone_in_spanish_gets_spanish(apps: Apps, api: Api, organiser: str) -
 
 
 def test_a_customer_cannot_use_the_barista_or_display_apps(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser)
+    shop = api.new_shop(organiser)
     page, number = apps.open_phone(f"{api.stack.base}/barista?shop={shop}")
     apps.sign_in(page, number)
     expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from browser_kit import Apps, card, place_order
-from conftest import open_shop
 from playwright.sync_api import expect
 
 from tests.support.stack import Api
@@ -24,7 +23,7 @@ _SPY_ON_NOTIFICATIONS = """() => {
 
 
 def test_a_drink_goes_from_the_qr_code_to_ready_on_every_screen(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser)
+    shop = api.new_shop(organiser)
     display = apps.open_display(shop)
     barista = apps.open_barista(shop)
     expect(display.get_by_text(re.compile(r"10 drinks remaining"))).to_be_visible()
@@ -111,7 +110,7 @@ def test_a_drink_goes_from_the_qr_code_to_ready_on_every_screen(apps: Apps, api:
 
 
 def test_a_reload_resumes_the_open_order(apps: Apps, api: Api, organiser: str) -> None:
-    shop = open_shop(api, organiser)
+    shop = api.new_shop(organiser)
     display = apps.open_display(shop)
     phone, number = apps.open_phone(apps.decode_qr(display))
     order_number = place_order(apps, phone, number)

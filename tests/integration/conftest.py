@@ -7,17 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.stack import (  # noqa: F401 - re-exported for the tests' `from conftest import ...`
-    REPO_ROOT,
-    Api,
-    Stack,
-    error_code,
-    free_port,
-    new_customer,
-    operation,
-    queued_order,
-    wait_queued,
-)
+from tests.support.stack import Api, Stack
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO_ROOT, Api, Stack
+
+from tests.support.stack import REPO_ROOT, Api, Stack
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

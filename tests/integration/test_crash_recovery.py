@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from conftest import Stack
-
 from tests.support.crash import CrashRun
+from tests.support.stack import Stack
 
 # Affordable on two cores (about 2-3 minutes); bench/crash_soak.py runs longer soaks with the same harness.
 KILLS = int(os.environ.get("CRASH_KILLS", "20"))

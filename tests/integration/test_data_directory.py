@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, Api, Stack, free_port, new_customer, queued_order
+
+from tests.support.stack import REPO_ROOT, Api, Stack, free_port, new_customer, queued_order
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import time
 
 import jwt
 import pytest
-from conftest import Api, error_code, new_customer, queued_order
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from serverlesspresso.identity import AUDIENCE, ISSUER
+from tests.support.stack import Api, error_code, new_customer, queued_order
 
 
 def _claims(**overrides: object) -> dict[str, object]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import Api, new_customer, wait_queued
-
 from chalicelib.domain import events as ev
 from chalicelib.event_schemas import validate_event
+from tests.support.stack import Api, new_customer, wait_queued
 
 
 def test_every_event_on_the_bus_validates_against_its_schema(api: Api, admin: str) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Api, Stack
+
+from tests.support.stack import Api, Stack
 
 BOARD = '{ board(shopId: "default") { waiting inProduction ready } }'
 

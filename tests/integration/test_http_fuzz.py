@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import socket
 
-from conftest import Stack
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+
+from tests.support.stack import Stack
 
 PREFIXES = [
     "/",

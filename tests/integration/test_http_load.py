@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 
-from conftest import Stack
+from tests.support.stack import Stack
 
 CLIENTS = 200
 QUERY = json.dumps({"query": '{ shop(id: "default") { name open } }'}).encode()

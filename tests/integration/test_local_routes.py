@@ -5,7 +5,8 @@ from __future__ import annotations
 import socket
 
 import requests
-from conftest import Stack
+
+from tests.support.stack import Stack
 
 
 def test_the_apps_runtime_config_points_at_this_origin(stack: Stack) -> None:

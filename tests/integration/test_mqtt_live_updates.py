@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from awscrt import mqtt
 from awscrt.exceptions import AwsCrtError
-from conftest import Api, Stack, new_customer, queued_order, wait_queued
 
 from chalicelib.domain import events as ev
 from chalicelib.domain.live import BOARD_SNAPSHOT_TYPE, admin_topic, board_topic, config_topic, user_topic
 from serverlesspresso.identity import subject_of
 from serverlesspresso.watch import WatchTarget, connect, open_session
+from tests.support.stack import Api, Stack, new_customer, queued_order, wait_queued
 
 
 class Inbox:

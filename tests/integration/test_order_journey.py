@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from conftest import Api, error_code, new_customer, operation, queued_order, wait_queued
+from tests.support.stack import Api, error_code, new_customer, operation, queued_order, wait_queued
 
 
 def test_customer_orders_and_barista_completes_the_full_journey(api: Api, admin: str) -> None:

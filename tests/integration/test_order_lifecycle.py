@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import Api, error_code, new_customer, queued_order
+from tests.support.stack import Api, error_code, new_customer, queued_order
 
 
 def _finished_with(view: dict, outcome: str) -> bool:  # type: ignore[type-arg]

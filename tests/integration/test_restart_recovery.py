@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Api, Stack, new_customer, wait_queued
+
+from tests.support.stack import Api, Stack, new_customer, wait_queued
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ import jwt
 import pytest
 import requests
 from botocore.config import Config
-from conftest import REPO_ROOT, Api, Stack
 
 from serverlesspresso.identity import AUDIENCE, ISSUER
 from serverlesspresso.signin.store import SignInStore
+from tests.support.stack import REPO_ROOT, Api, Stack
 
 _used: set[str] = set()
 
