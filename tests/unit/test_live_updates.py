@@ -19,7 +19,7 @@ from chalicelib.adapters.memory import (
 )
 from chalicelib.domain import events as ev
 from chalicelib.domain.commands import ChooseDrink, CreateShop, PlaceOrder, SetStoreOpen
-from chalicelib.domain.live import BOARD_SNAPSHOT_TYPE, admin_topic, board_topic, config_topic, user_topic
+from chalicelib.domain.live import BOARD_SNAPSHOT_TYPE, LiveMessage, admin_topic, board_topic, config_topic, user_topic
 from chalicelib.domain.order import Actor
 from chalicelib.services.live import LiveUpdatesService
 from chalicelib.services.orders import OrderService
@@ -43,7 +43,7 @@ class World:
             shops, windows, InMemoryOrders(windows), self.bus, self.workflow, self.clock, SequentialIds("o")
         )
         self.shops = ShopService(shops, windows, self.bus, self.clock, "http://x/order")
-        store = InMemoryReadModel()
+        self.store = store = InMemoryReadModel()
         self.live_out = RecordingLivePublisher()
         self.live = LiveUpdatesService(self.live_out, QueryService(store, self.clock), self.clock)
         self.projection = ProjectionService(store, listener=self.live)
@@ -169,3 +169,27 @@ def test_present_state_of_every_shop_can_be_republished(world: World) -> None:
     assert world.live.republish_present_state() == 1
     assert world.live_out.retained[config_topic(SHOP)].payload["detail"]["shop"]["open"] is True
     assert world.live_out.retained[board_topic(SHOP)].payload["detail"]["waiting"] == [1]
+
+
+class RefusingLivePublisher(RecordingLivePublisher):
+    """A broker that refuses one topic (say, a payload over its size limit) and takes the rest."""
+
+    def __init__(self, refused_topic: str) -> None:
+        super().__init__()
+        self.refused_topic = refused_topic
+
+    def publish(self, message: LiveMessage) -> None:
+        if message.topic == self.refused_topic:
+            raise RuntimeError("payload too large for the broker")
+        super().publish(message)
+
+
+def test_a_shop_the_broker_refuses_does_not_stop_the_others_being_republished(world: World) -> None:
+    world.shops.create(ADMIN, CreateShop("another", "Another bar"))
+    world.deliver()
+    refusing = RefusingLivePublisher(config_topic(SHOP))
+    live = LiveUpdatesService(refusing, QueryService(world.store, world.clock), world.clock)
+    assert live.republish_present_state() == 1  # one of the two shops published; no exception
+    assert config_topic("another") in refusing.retained
+    assert board_topic("another") in refusing.retained
+    assert board_topic(SHOP) in refusing.retained  # its board still goes out
