@@ -30,57 +30,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import journeys  # noqa: E402 - the journey benchmark, beside this file
 
-QUERY = json.dumps({"query": '{ shop(id: "default") { name open } }'}).encode()
+from tests.support.load import graphql_request, one_request, simultaneous  # noqa: E402
 
 
-def request_bytes(host: str) -> bytes:
-    head = f"POST /graphql HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nConnection: close\r\n"
-    return head.encode() + f"Content-Length: {len(QUERY)}\r\n\r\n".encode() + QUERY
-
-
-def one_request(address: tuple[str, int], payload: bytes, timeout: float) -> tuple[str, float]:
-    started = time.monotonic()
-    try:
-        with socket.create_connection(address, timeout=timeout) as connection:
-            connection.sendall(payload)
-            received = b""
-            while chunk := connection.recv(65536):
-                received += chunk
-        outcome = received.split(b" ", 2)[1].decode() if received.startswith(b"HTTP/") else "no answer"
-    except ConnectionResetError:
-        outcome = "reset"
-    except TimeoutError:
-        outcome = "timeout"
-    except OSError as error:
-        outcome = type(error).__name__
-    return outcome, time.monotonic() - started
-
-
-def simultaneous(address: tuple[str, int], clients: int, timeout: float) -> dict[str, object]:
-    barrier = threading.Barrier(clients)
-    payload = request_bytes(address[0])
-    results: list[tuple[str, float]] = []
-    lock = threading.Lock()
-
-    def client() -> None:
-        barrier.wait()
-        result = one_request(address, payload, timeout)
-        with lock:
-            results.append(result)
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.monotonic() - started
-    latencies = sorted(seconds * 1000 for outcome, seconds in results if outcome == "200")
+def simultaneous_figures(address: tuple[str, int], clients: int, timeout: float) -> dict[str, object]:
+    outcomes, wall = simultaneous(address, graphql_request(address[0]), clients, timeout)
+    latencies = sorted(o.seconds * 1000 for o in outcomes if o.status == "200")
     return {
         "clients": clients,
-        "outcomes": dict(Counter(outcome for outcome, _ in results)),
+        "outcomes": dict(Counter(o.status for o in outcomes)),
         "wall_s": round(wall, 2),
         "latency_ms": journeys.summarise(latencies) if latencies else {},
     }
@@ -108,7 +69,8 @@ def half_open(address: tuple[str, int], count: int, hold: float, pid: int | None
             refused += 1
     time.sleep(1.0)
     during = threads_of(pid)
-    outcome, seconds = one_request(address, request_bytes(address[0]), 30)
+    meanwhile = one_request(address, graphql_request(address[0]), 30)
+    outcome, seconds = meanwhile.status, meanwhile.seconds
     time.sleep(max(0.0, hold - 1.0))
     closed = 0
     for connection in held:
@@ -181,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         address = (parts.hostname or "127.0.0.1", parts.port or 80)
         report: dict[str, object] = {"stack": base}
         if args.clients:
-            report["simultaneous"] = simultaneous(address, args.clients, args.timeout)
+            report["simultaneous"] = simultaneous_figures(address, args.clients, args.timeout)
         if args.half_open:
             report["half_open"] = half_open(address, args.half_open, args.hold, pid)
         print(json.dumps(report, indent=2) if args.json else render(report))

@@ -16,6 +16,7 @@ import pytest
 from chalice import Chalice  # type: ignore[attr-defined]
 
 from serverlesspresso.server import HttpLimits, LocalHttpServer, LocalResponse, LocalRoute, exact
+from tests.support.load import simultaneous
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJlLXRoYXQtbXVzdC1uZXZlci1iZS1lY2hvZWQ"
 FAST = HttpLimits(header_timeout=1.0, body_timeout=1.0, max_body=1000)
@@ -223,29 +224,9 @@ def test_200_clients_wait_in_the_backlog_until_the_server_serves() -> None:
 
 def load(port: int, clients: int, path: str = "/work") -> tuple[Counter[str], float]:
     """`clients` connections opened at the same instant, one request each; what each got and the wall time."""
-    barrier = threading.Barrier(clients)
-    outcomes: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def one() -> None:
-        barrier.wait()
-        try:
-            response = exchange(port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode(), 30)
-            outcome = str(status_of(response)) if response else "no answer"
-        except ConnectionResetError:
-            outcome = "reset"
-        except OSError as error:
-            outcome = type(error).__name__
-        with lock:
-            outcomes[outcome] += 1
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=one) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes, time.monotonic() - started
+    request = f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    outcomes, elapsed = simultaneous(("127.0.0.1", port), request, clients, timeout=30)
+    return Counter(o.status for o in outcomes), elapsed
 
 
 def test_200_simultaneous_clients_are_all_answered_without_a_reset(server: LocalHttpServer) -> None:
