@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 import boto3
 
 from chalicelib.adapters import dynamodb
-from chalicelib.adapters.auth import JwksFileKeys, JwksUrlKeys, JwtVerifier, SigningKeys
 from chalicelib.adapters.eventbridge import EventBridgePublisher
 from chalicelib.adapters.iot import IotDataPublisher
 from chalicelib.adapters.memory import (
@@ -33,13 +32,13 @@ from chalicelib.ports import (
     ShopRepository,
     TokenVerifier,
 )
-from chalicelib.services.iot_authorizer import IotAuthorizer
 from chalicelib.services.live import LiveUpdatesService
 from chalicelib.services.orders import OrderService
 from chalicelib.services.projection import ProjectionService
 from chalicelib.services.queries import QueryService
 from chalicelib.services.shops import ShopService
 from chalicelib.settings import Settings
+from chalicelib.verification import build_verifier
 
 
 @dataclass(frozen=True)
@@ -59,17 +58,6 @@ _local_adapters: dict[str, LivePublisher] = {}
 def use_local_live_publisher(publisher: LivePublisher) -> None:
     _local_adapters["live_publisher"] = publisher
     _from_settings.cache_clear()
-
-
-def build_verifier(settings: Settings) -> JwtVerifier:
-    keys: SigningKeys
-    if settings.jwks_file:
-        keys = JwksFileKeys(settings.jwks_file)
-    elif settings.jwks_url:
-        keys = JwksUrlKeys(settings.jwks_url)
-    else:
-        raise RuntimeError("set JWKS_URL (Cognito) or JWKS_FILE (local identity provider)")
-    return JwtVerifier(keys, settings.jwt_issuer, settings.jwt_audience)
 
 
 def build_live_publisher(settings: Settings) -> LivePublisher:
@@ -160,9 +148,3 @@ def services() -> Services:
 def _from_settings() -> Services:
     return build(Settings.from_env())
 
-
-@functools.lru_cache(maxsize=4)
-def iot_authorizer(account_id: str) -> IotAuthorizer:
-    """Cheap on purpose: IoT Core gives a custom authorizer 5 seconds, so no table or bus clients."""
-    settings = Settings.from_env()
-    return IotAuthorizer(build_verifier(settings), account_id, settings.region)

@@ -38,8 +38,9 @@ class JwksFileKeys:
 class JwksUrlKeys:
     """Cognito's published keys (cached by PyJWKClient)."""
 
-    def __init__(self, url: str) -> None:
-        self._client = jwt.PyJWKClient(url, cache_keys=True)
+    def __init__(self, url: str, timeout_seconds: float = 30.0) -> None:
+        # 30 s is PyJWT's default; the IoT authorizer, which has 5 s in all, passes less.
+        self._client = jwt.PyJWKClient(url, cache_keys=True, timeout=timeout_seconds)
 
     def key_for(self, token: str) -> Any:
         try:

@@ -32,12 +32,14 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from chalicelib.domain import live
 from chalicelib.domain.errors import DomainError
-from chalicelib.ports import TokenVerifier
+
+if TYPE_CHECKING:  # the ports module imports the whole domain; the authorizer's cold start needs none of it
+    from chalicelib.ports import TokenVerifier
 
 logger = logging.getLogger(__name__)
 
