@@ -147,4 +147,3 @@ def services() -> Services:
 @functools.lru_cache(maxsize=1)
 def _from_settings() -> Services:
     return build(Settings.from_env())
-
