@@ -92,14 +92,43 @@ def build_parser() -> argparse.ArgumentParser:
         "watch",
         help="print a shop's live events as they arrive (MQTT, AWS IoT Device SDK v2)",
         description="Subscribes to the shop's public topics (store state, board), plus the admin topic "
-        "with --admin or one customer's own topic with --user, and prints each message.",
+        "with --admin or one customer's own topic with --user, and prints each message. Locally it signs in with a "
+        "token minted from the data directory; against IoT Core give a Cognito ID token (--token-file) and the "
+        "custom authorizer's name (--authorizer), e.g. "
+        "--mqtt wss://ENDPOINT/mqtt --authorizer NAME --token-file id-token.txt",
     )
     watch.add_argument("--shop", default="default", help="shop id (default: default)")
     who = watch.add_mutually_exclusive_group()
     who.add_argument("--admin", action="store_true", help="also the shop's admin topic (every order event)")
-    who.add_argument("--user", type=_user_name, help="also this customer's own topic (signs in as them)")
+    who.add_argument(
+        "--user", type=_user_name, help="also this customer's own topic (signs in as them with a local token)"
+    )
     watch.add_argument(
-        "--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL: mqtt://host:port or ws://host:port/mqtt"
+        "--mqtt",
+        default="mqtt://127.0.0.1:1883",
+        help="broker URL: mqtt://HOST:PORT or ws://HOST:PORT/mqtt locally; wss://ENDPOINT/mqtt (443) or "
+        "mqtts://ENDPOINT (443, ALPN mqtt) for IoT Core (default: mqtt://127.0.0.1:1883)",
+    )
+    watch.add_argument(
+        "--authorizer",
+        metavar="NAME",
+        help="IoT Core custom authorizer to invoke (sent as x-amz-customauthorizer-name in the MQTT username); "
+        "not needed when it is the endpoint's default",
+    )
+    given = watch.add_mutually_exclusive_group()
+    given.add_argument(
+        "--token",
+        help="an ID token to sign in with instead of minting one (visible to other local users in the process "
+        "list: prefer --token-file); its own topic is followed too",
+    )
+    given.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="PATH",
+        help="a file whose first line is the ID token ('-': standard input); its own topic is followed too",
+    )
+    watch.add_argument(
+        "--ca-file", type=Path, metavar="PEM", help="trust these CA certificates for TLS instead of the system's"
     )
     _data_dir_arg(watch)
 
@@ -219,24 +248,49 @@ def _outbox(args: argparse.Namespace) -> int:
 def _watch(args: argparse.Namespace) -> int:
     import signal
     import threading
+    from datetime import UTC, datetime
 
     from awscrt.exceptions import AwsCrtError
 
     from serverlesspresso.identity import subject_of
-    from serverlesspresso.watch import WatchTarget, connect, topics_for, watch
+    from serverlesspresso.watch import (
+        WatchError,
+        WatchTarget,
+        connect,
+        describe_connect_error,
+        read_token,
+        token_identity,
+        topics_for,
+        watch,
+    )
 
-    identity = LocalIdentityProvider(args.data_dir)
-    username = args.user or ("cli-barista" if args.admin else "cli-display")
     try:
-        token = identity.issue(username, admin=args.admin)
-    except FileNotFoundError as error:
+        if args.token is not None or args.token_file is not None:
+            if args.user:
+                raise WatchError("--user signs in with a local token; a given token already names its user")
+            token = read_token(args.token, args.token_file)
+            sub: str | None = token_identity(token, datetime.now(UTC)).sub
+        else:
+            username = args.user or ("cli-barista" if args.admin else "cli-display")
+            try:
+                token = LocalIdentityProvider(args.data_dir).issue(username, admin=args.admin)
+            except FileNotFoundError as error:
+                raise WatchError(str(error)) from None
+            sub = subject_of(args.user) if args.user else None
+        target = WatchTarget(args.mqtt, token, topics_for(args.shop, args.admin, sub), args.authorizer, args.ca_file)
+        options = target.options()
+    except WatchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    sub = subject_of(args.user) if args.user else None
-    target = WatchTarget(args.mqtt, token, topics_for(args.shop, args.admin, sub))
     try:
         connection = connect(target)
     except AwsCrtError as error:
+        print(
+            f"error: cannot watch {args.mqtt}: {describe_connect_error(options, error.name, error.message)}",
+            file=sys.stderr,
+        )
+        return 1
+    except TimeoutError as error:
         print(f"error: cannot watch {args.mqtt}: {error}", file=sys.stderr)
         return 1
     stop = threading.Event()
