@@ -37,6 +37,7 @@ from chalicelib.services.orders import OrderService
 from chalicelib.services.projection import ProjectionService
 from chalicelib.services.queries import QueryService
 from chalicelib.services.shops import ShopService
+from chalicelib.services.workflows import WorkflowStarts
 from chalicelib.settings import Settings
 from chalicelib.verification import build_verifier
 
@@ -49,6 +50,7 @@ class Services:
     queries: QueryService
     live: LiveUpdatesService
     verifier: TokenVerifier
+    workflows: WorkflowStarts
 
 
 # Adapters the local runtime supplies itself (its MQTT broker client is not packaged for Lambda).
@@ -78,7 +80,9 @@ def build(settings: Settings) -> Services:
     orders = dynamodb.DynamoDBOrders(settings.region)
     read_model = dynamodb.DynamoDBReadModel()
     publisher = EventBridgePublisher(boto3.client("events", region_name=settings.region), settings.event_bus_name)
-    workflow = StepFunctionsWorkflow(boto3.client("stepfunctions", region_name=settings.region))
+    workflow = StepFunctionsWorkflow(
+        boto3.client("stepfunctions", region_name=settings.region), settings.state_machine_arn
+    )
     clock = SystemClock()
     queries = QueryService(read_model, clock)
     live = LiveUpdatesService(build_live_publisher(settings), queries, clock)
@@ -89,6 +93,7 @@ def build(settings: Settings) -> Services:
         queries=queries,
         live=live,
         verifier=build_verifier(settings),
+        workflows=WorkflowStarts(workflow),
     )
 
 
@@ -128,6 +133,7 @@ def build_in_memory(adapters: InMemoryAdapters) -> Services:
         queries=queries,
         live=live,
         verifier=adapters.verifier,
+        workflows=WorkflowStarts(adapters.workflow),
     )
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from chalicelib.domain.codes import CodeWindow
 from chalicelib.domain.events import DomainEvent
@@ -79,6 +79,13 @@ class EventPublisher(Protocol):
 
 
 class Workflow(Protocol):
+    def start(self, name: str, workflow_input: Mapping[str, Any]) -> bool:
+        """Start the execution called `name` with this input, unless one of that name exists.
+
+        True if it runs now because of this call (or of an identical one whose execution still runs: Step
+        Functions answers that as a success); False if an execution of that name already existed.
+        """
+
     def resume(self, task_token: str, outcome: str) -> bool:
         """Hand `outcome` to the waiting workflow; False if the token is no longer waited on."""
 

@@ -18,6 +18,8 @@ class Settings:
     jwks_file: str | None
     order_app_url: str
     iot_data_endpoint: str | None
+    # The order workflow that `start_order_workflow` starts, one execution per order.
+    state_machine_arn: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -32,4 +34,5 @@ class Settings:
             jwks_file=env.get("JWKS_FILE") or None,
             order_app_url=env.get("ORDER_APP_URL", "http://localhost:8000/order"),
             iot_data_endpoint=env.get("IOT_DATA_ENDPOINT") or None,
+            state_machine_arn=env.get("STATE_MACHINE_ARN") or None,
         )

@@ -9,7 +9,9 @@ at-least-once delivery of every event it accepted, to every target, through cras
 
 The journal also remembers which orders' workflows are still running: one that emitted `Validator.NewOrder` and not yet
 `OrderProcessor.OrderFinished`. moto's executions do not survive a restart, so at start those are the orders whose
-workflow was lost (see recovery.py).
+workflow was lost (see recovery.py). A NewOrder's target is the `start_order_workflow` function, which starts the
+execution named after the order (a second NewOrder for the order starts nothing), so an order with a NewOrder has one
+workflow: started, or about to be when the target gets the event (which the journal redelivers if it had not).
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ logger = logging.getLogger("serverlesspresso.events")
 
 ACCOUNT_ID = "123456789012"
 Event = dict[str, Any]  # as a target receives it: {"id", "detail-type", "source", "detail", ...}
+# Targets renamed since a journal may have been written: the runtime used to start workflows from a target of its own;
+# `start_order_workflow` reads the same rule, so whatever that target acknowledged, the function has had.
+RENAMED_TARGETS = {"order-workflow-trigger": "start_order_workflow"}
 
 
 def event_message(event_id: str, entry: Mapping[str, Any], region: str, at: datetime) -> Event:
@@ -69,7 +74,7 @@ class BusHistory:
             self._put(record["put"])
         elif "ack" in record:
             target, event_id = record["ack"]
-            self.acknowledged.add((str(target), str(event_id)))
+            self.acknowledged.add((RENAMED_TARGETS.get(str(target), str(target)), str(event_id)))
         elif "running" in record:
             self.running.setdefault(str(record["running"]), None)
         elif "finished" in record:

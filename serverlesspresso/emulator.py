@@ -1,15 +1,14 @@
 """Emulated AWS for the local runtime: moto (DynamoDB, EventBridge, SQS, Step Functions) in this process.
 
-EventBridge rules are created from the same patterns Chalice deploys (`app.event_sources`) plus the
-workflow trigger. moto matches patterns itself but delivers only to some target types, so each rule
-targets its own SQS queue (with a dead-letter queue), and `EventDelivery` turns queue messages into
-Lambda invocations of the Chalice handlers or Step Functions executions: asynchronous, at least
-once, retried with back-off, and dead-lettered after the last attempt, as EventBridge does.
+EventBridge rules are created from the same patterns Chalice deploys (`app.event_sources`), the workflow's trigger
+included: `start_order_workflow` starts each order's execution, here as on AWS. moto matches patterns itself but
+delivers only to some target types, so each rule targets its own SQS queue (with a dead-letter queue), and
+`EventDelivery` turns queue messages into Lambda invocations of the Chalice handlers: asynchronous, at least once,
+retried with back-off, and dead-lettered after the last attempt, as EventBridge does.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import threading
@@ -121,22 +120,21 @@ def lambda_deliveries(app: Any) -> list[Delivery]:
     return deliveries
 
 
-def workflow_delivery(sfn: Any, state_machine_arn: str, ended_by_restart: Container[str] = ()) -> Delivery:
-    """Starts the order's execution. Not for an order this start ended because its workflow was lost: that order
-    is final, and its NewOrder (redelivered, or republished from its outbox) would start a workflow that holds a
-    queue slot until it times out."""
+def no_workflow_for(delivery: Delivery, ended_by_restart: Container[str]) -> Delivery:
+    """`start_order_workflow`'s delivery, except for the orders this start ended because their workflow was lost.
 
-    def start(event: dict[str, Any]) -> None:
-        if event["detail"]["orderId"] in ended_by_restart:
-            logger.info("order %s was ended by the restart: no new workflow for it", event["detail"]["orderId"])
+    Such an order is final, and its NewOrder (redelivered, or republished from its outbox) would start a workflow
+    that holds a queue slot until it times out: moto lost the execution, so its name no longer stops a second one.
+    """
+
+    def invoke(event: dict[str, Any]) -> None:
+        order_id = event.get("detail", {}).get("orderId")
+        if order_id in ended_by_restart:
+            logger.info("order %s was ended by the restart: no new workflow for it", order_id)
             return
-        # A redelivered NewOrder finds the execution named after its order already there.
-        with contextlib.suppress(sfn.exceptions.ExecutionAlreadyExists):
-            sfn.start_execution(
-                stateMachineArn=state_machine_arn, name=event["detail"]["orderId"], input=json.dumps(event)
-            )
+        delivery.invoke(event)
 
-    return Delivery("order-workflow-trigger", ev.WORKFLOW_TRIGGER_PATTERN, start)
+    return Delivery(delivery.rule_name, delivery.pattern, invoke, delivery.queue_url, delivery.dlq_url)
 
 
 def archive_delivery(path: Path) -> Delivery:

@@ -32,6 +32,7 @@ REGION = "us-east-1"
 TABLE_NAME = "serverlesspresso"
 BUS_NAME = "default"  # Chalice's on_cw_event rules live on the default bus
 DEFAULT_SHOP_ID = "default"
+START_ORDER_WORKFLOW = "start_order_workflow"  # the function that starts each order's workflow (handlers/events.py)
 RESTART_REASON = "The shop's system restarted while this order was in progress; please order again"
 # How long a start waits for the events it redelivers to be tried once, so what the lost workflows said (a timeout,
 # a number) reaches the orders before the restart ends them.
@@ -114,7 +115,7 @@ class LocalRuntime:
             Schedules,
             archive_delivery,
             lambda_deliveries,
-            workflow_delivery,
+            no_workflow_for,
         )
         from serverlesspresso.live_publisher import MqttLivePublisher
         from serverlesspresso.recovery import lost_workflow_ending
@@ -154,16 +155,18 @@ class LocalRuntime:
         arn = self.aws.create_state_machine(
             REPO_ROOT / "statemachine.json", {"TableName": TABLE_NAME, "EventBusName": BUS_NAME}
         )
+        # Before the services are first built: `start_order_workflow` starts this machine's executions, as on AWS.
+        os.environ["STATE_MACHINE_ARN"] = arn
         orders = dynamodb.DynamoDBOrders(REGION)
         history = self.bus.load()
         # The workflows this restart lost (moto's executions live in memory): every unfinished order, and every order
         # whose workflow had not emitted its OrderFinished. None of them gets a new workflow.
         ended_by_restart = {order.order_id for order in orders.list_unfinished()} | set(history.running)
         deliveries = [
-            workflow_delivery(self.aws.sfn, arn, ended_by_restart),
-            *lambda_deliveries(chalice_app.app),
-            archive_delivery(self.data_dir / "events.jsonl"),
+            no_workflow_for(d, ended_by_restart) if d.rule_name == START_ORDER_WORKFLOW else d
+            for d in lambda_deliveries(chalice_app.app)
         ]
+        deliveries.append(archive_delivery(self.data_dir / "events.jsonl"))
         self.delivery = EventDelivery(
             self.aws.sqs,
             [self.aws.connect(d, BUS_NAME) for d in deliveries],

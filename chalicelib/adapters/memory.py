@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from chalicelib.domain.codes import CodeWindow
 from chalicelib.domain.errors import (
@@ -206,11 +208,26 @@ class RecordingLivePublisher:
 
 
 class RecordingWorkflow:
-    """Accepts each token once, as Step Functions does."""
+    """Names executions and accepts each token once, as Step Functions does."""
 
     def __init__(self) -> None:
         self.resumed: list[tuple[str, str]] = []
         self.waiting: set[str] = set()
+        self.executions: dict[str, str] = {}  # name -> input (canonical JSON), in the order they started
+        self.finished: set[str] = set()
+        self.start_calls = 0
+
+    def start(self, name: str, workflow_input: Mapping[str, Any]) -> bool:
+        self.start_calls += 1
+        text = json.dumps(workflow_input, sort_keys=True, separators=(",", ":"))
+        if name not in self.executions:
+            self.executions[name] = text
+            return True
+        # Step Functions answers an identical start of a running execution as a success (Standard workflows).
+        return self.executions[name] == text and name not in self.finished
+
+    def finish(self, name: str) -> None:
+        self.finished.add(name)
 
     def resume(self, task_token: str, outcome: str) -> bool:
         if task_token not in self.waiting:

@@ -52,8 +52,8 @@ def pattern(*detail_types: str) -> dict[str, Any]:
 
 ALL_EVENTS_PATTERN: dict[str, Any] = {"source": [SOURCE]}
 
-# Rules whose target is the order workflow rather than a Chalice function. Infra and the local
-# runtime both read this, so the deployed rule and the emulated one cannot drift apart.
+# The rule of `start_order_workflow`, the function that starts each order's workflow under the order's id (a rule
+# targeting the state machine directly cannot name the execution, so a redelivered NewOrder would start a second one).
 WORKFLOW_TRIGGER_PATTERN = pattern(NEW_ORDER)
 
 
@@ -95,6 +95,15 @@ def public_detail(detail: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----- what consumers receive: bus events decoded at the edge (chalicelib/handlers/decoders.py) -----
+
+
+@dataclass(frozen=True)
+class NewOrderPlaced:
+    """A customer placed an order (Validator.NewOrder): its workflow starts, once, with the event as its input."""
+
+    DETAIL_TYPE: ClassVar[str] = NEW_ORDER
+    order_id: str
+    event: Mapping[str, Any]  # the whole EventBridge event, as a rule target receives it
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chalicelib.domain import events as ev
 from chalicelib.domain.commands import ChooseDrink, CreateShop, PlaceOrder, SetMenu, SetStoreOpen, UpdateSettings
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import NotFound, ValidationError
 from chalicelib.domain.order import is_order_id
 from chalicelib.domain.shop import Drink, Modifier, is_shop_id
 from chalicelib.handlers.json_input import Json, parse_body
@@ -86,6 +86,18 @@ def _detail(detail_type: str, detail: object) -> Json:
     body = Json(detail, "", root=f"the detail of {detail_type}")
     body.object()  # or a refusal that names the event
     return body
+
+
+def new_order(event: object) -> ev.NewOrderPlaced:
+    """The event whole, since it is the workflow's input; the fields the workflow reads are checked."""
+    envelope = Json(event, "", root=f"the {ev.NEW_ORDER} event")
+    d = envelope.field("detail")
+    raw_id = d.field("orderId").non_empty_string()
+    if not is_order_id(raw_id):  # it names the execution
+        raise ValidationError("detail.orderId must be an order id (1-64 letters, digits, '-' or '_')")
+    d.field("shopId").non_empty_string()
+    d.field("userId").non_empty_string()
+    return ev.NewOrderPlaced(raw_id, envelope.object())
 
 
 def workflow_started(detail: object) -> ev.WorkflowStarted:

@@ -1,4 +1,4 @@
-"""EventBridge consumers: the order manager's workflow callbacks, the read-side projection and live updates.
+"""EventBridge consumers: the workflow's start, the order manager's callbacks, the read side and live updates.
 
 Each decodes its event at the edge; a malformed one raises, so it is retried and then dead-lettered.
 """
@@ -13,6 +13,11 @@ from chalicelib.domain import events as ev
 from chalicelib.handlers import decoders as decode
 
 bp = Blueprint(__name__)
+
+
+@bp.on_cw_event(ev.WORKFLOW_TRIGGER_PATTERN, name="start_order_workflow")
+def start_order_workflow(event: CloudWatchEvent) -> None:
+    services().workflows.start(decode.new_order(event.to_dict()))
 
 
 @bp.on_cw_event(ev.pattern(ev.WORKFLOW_STARTED), name="order_manager_workflow_started")

@@ -23,7 +23,7 @@ from serverlesspresso.recovery import lost_workflow_ending
 
 REGION = "us-east-1"
 TARGETS = {
-    "workflow": matcher(ev.WORKFLOW_TRIGGER_PATTERN),
+    "start_order_workflow": matcher(ev.WORKFLOW_TRIGGER_PATTERN),
     "projection": matcher(ev.ALL_EVENTS_PATTERN),
     "finished-only": matcher(ev.pattern(ev.ORDER_FINISHED)),
 }
@@ -51,7 +51,7 @@ def test_pending_is_every_matching_target_that_has_not_acknowledged_in_put_order
             {"ack": ["projection", "e2"]},  # acknowledged before its put was journaled: moto delivers during the call
             {"put": _event("e1", ev.NEW_ORDER)},
             {"put": _event("e2", ev.ORDER_FINISHED)},
-            {"ack": ["workflow", "e1"]},
+            {"ack": ["start_order_workflow", "e1"]},
         ]
     )
     pending = [(target, event["id"]) for target, event in history.pending(TARGETS)]
@@ -71,13 +71,29 @@ def test_a_workflow_runs_from_its_new_order_to_its_order_finished() -> None:
     assert list(history.running) == ["a"]
 
 
+def test_what_the_runtime_s_former_workflow_target_acknowledged_start_order_workflow_has_had() -> None:
+    # Journals written before start_order_workflow started the workflows name the runtime's own target, which read the
+    # same rule: its acknowledgements stand, or an upgrade would hand every order's NewOrder to the function again.
+    history = _fold(
+        [
+            {"put": _event("a1", ev.NEW_ORDER, "a")},
+            {"ack": ["order-workflow-trigger", "a1"]},
+            {"ack": ["projection", "a1"]},
+            {"put": _event("b1", ev.NEW_ORDER, "b")},
+            {"ack": ["projection", "b1"]},
+        ]
+    )
+    pending = [(target, event["id"]) for target, event in history.pending(TARGETS)]
+    assert pending == [("start_order_workflow", "b1")]
+
+
 def test_compaction_keeps_exactly_what_is_pending_and_running() -> None:
     records = [
         {"put": _event("a1", ev.NEW_ORDER, "a")},
-        {"ack": ["workflow", "a1"]},
+        {"ack": ["start_order_workflow", "a1"]},
         {"ack": ["projection", "a1"]},
         {"put": _event("b1", ev.NEW_ORDER, "b")},
-        {"ack": ["projection", "b1"]},  # the workflow never got it
+        {"ack": ["projection", "b1"]},  # start_order_workflow never got it
         {"put": _event("b2", ev.ORDER_FINISHED, "b")},
         {"ack": ["projection", "b2"]},
         {"ack": ["finished-only", "b2"]},
@@ -131,7 +147,11 @@ def test_every_accepted_put_is_journaled_with_the_id_its_targets_receive(install
 
 def test_a_torn_last_line_is_ignored_and_compaction_rewrites_the_file(tmp_path: Path) -> None:
     path = tmp_path / "bus.journal"
-    lines = [{"put": _event("e1", ev.NEW_ORDER)}, {"ack": ["workflow", "e1"]}, {"ack": ["projection", "e1"]}]
+    lines = [
+        {"put": _event("e1", ev.NEW_ORDER)},
+        {"ack": ["start_order_workflow", "e1"]},
+        {"ack": ["projection", "e1"]},
+    ]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"put": {"id": "e2", "det')
     journal = BusJournal(path, REGION, fsync=False)
     assert journal.load().pending(TARGETS) == []
