@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -125,3 +126,13 @@ def test_the_authorizer_accepts_a_connect_made_from_this_config(tmp_path: Path) 
     verifier = JwtVerifier(JwksFileKeys(str(identity.jwks_path)), ISSUER, AUDIENCE)
     answer = IotAuthorizer(verifier, "123456789012", "eu-west-1").authorize(event)
     assert answer["isAuthenticated"] is True
+
+
+WEB_TESTDATA = Path(__file__).resolve().parents[2] / "web" / "src" / "shared" / "testdata"
+
+
+def test_the_apps_tests_read_exactly_these_configs() -> None:
+    # web/src/shared/config.test.ts and auth.test.ts resolve these files; they must be what AWS and `up` serve.
+    assert json.loads((WEB_TESTDATA / "config.aws.json").read_text()) == app_config(**EXAMPLE)
+    local = LocalRuntime.web_config(None)  # type: ignore[arg-type]
+    assert json.loads((WEB_TESTDATA / "config.local.json").read_text()) == local

@@ -1,6 +1,6 @@
 // Sign-in with Amplify Auth v6: passwordless phone sign-in (USER_AUTH + SMS_OTP), the same code for
 // the local Cognito-compatible endpoint and a real Cognito user pool.
-import { Amplify } from 'aws-amplify'
+import { Amplify, type ResourcesConfig } from 'aws-amplify'
 import { confirmSignIn, fetchAuthSession, signIn, signOut, signUp } from 'aws-amplify/auth'
 import type { RuntimeConfig } from './config'
 import { AppError, asAppError } from './errors'
@@ -14,9 +14,10 @@ export interface Session {
 
 export const ADMIN_GROUP = 'admin'
 
-export function configureAuth(config: RuntimeConfig): void {
+/** Amplify's settings: a custom endpoint only locally; on AWS Amplify calls cognito-idp in the pool id's region. */
+export function authResources(config: RuntimeConfig): ResourcesConfig {
   const { userPoolId, userPoolClientId, userPoolEndpoint } = config.auth
-  Amplify.configure({
+  return {
     Auth: {
       Cognito: {
         userPoolId,
@@ -26,7 +27,11 @@ export function configureAuth(config: RuntimeConfig): void {
         passwordless: { smsOtpEnabled: true, preferredChallenge: 'SMS_OTP' },
       },
     },
-  })
+  }
+}
+
+export function configureAuth(config: RuntimeConfig): void {
+  Amplify.configure(authResources(config))
 }
 
 /** The signed-in person, refreshing the tokens when they are about to expire; null if nobody is signed in. */
