@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint typecheck web web-check browser bench bench-ui screenshots clean
+.PHONY: run test lint typecheck web web-check browser bench bench-ui screenshots clean aws-calls
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,3 +56,8 @@ screenshots: $(STAMP) web browser
 
 bench-ui: $(STAMP) web browser
 	$(VENV)/bin/python bench/ui_latency.py $(ARGS)
+
+# The AWS calls each function and the workflow make, as evidence for least privilege (infra/aws-calls.json): the local
+# shop driven through every path with a botocore recorder on. `make test` fails when the code makes a call it lacks.
+aws-calls: $(STAMP)
+	$(VENV)/bin/python -m serverlesspresso.scenario evidence --write infra/aws-calls.json

@@ -13,8 +13,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from moto.events.models import EventPattern
 
 from chalicelib.domain import events as ev
 from serverlesspresso.datadir import open_private
+from serverlesspresso.recorder import acting_as
 
 logger = logging.getLogger("serverlesspresso.events")
 
@@ -106,7 +108,7 @@ def as_lambda_envelope(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def lambda_deliveries(app: Any) -> list[Delivery]:
-    """One delivery per `@on_cw_event` handler, invoking it as Lambda would."""
+    """One delivery per `@on_cw_event` handler, invoking it as Lambda would (and as that function, for the record)."""
     deliveries = []
     for source in app.event_sources:
         if not isinstance(source, CloudWatchEventConfig):
@@ -114,7 +116,8 @@ def lambda_deliveries(app: Any) -> list[Delivery]:
         handler = app.handler_map[source.name]
 
         def invoke(event: dict[str, Any], handler: Any = handler, name: str = source.name) -> None:
-            handler(as_lambda_envelope(event), LambdaContext(function_name=name, memory_size=256))
+            with acting_as(name):
+                handler(as_lambda_envelope(event), LambdaContext(function_name=name, memory_size=256))
 
         deliveries.append(Delivery(source.name, source.event_pattern, invoke))
     return deliveries
@@ -213,6 +216,7 @@ class EventDelivery:
         self._threads: list[threading.Thread] = []
         self._tried = threading.Condition()
         self._untried: set[tuple[str, str]] = set()
+        self._held: set[str] = set()
         self.delivered = 0
         self.failed_attempts = 0
 
@@ -249,6 +253,16 @@ class EventDelivery:
                 return False
         return True
 
+    @contextmanager
+    def holding(self, rule_name: str) -> Iterator[None]:
+        """Deliver nothing to this rule's target meanwhile, as a slow or throttled Lambda would (events wait)."""
+        self._held.add(rule_name)
+        try:
+            yield
+        finally:
+            self._held.discard(rule_name)
+            self._signal.notify()
+
     def start(self) -> None:
         for delivery in self._deliveries:
             thread = threading.Thread(
@@ -267,6 +281,9 @@ class EventDelivery:
     def _poll(self, delivery: Delivery) -> None:
         while not self._stop.is_set():
             generation = self._signal.generation
+            if delivery.rule_name in self._held:
+                self._signal.wait_after(generation, self.IDLE_POLL_SECONDS)
+                continue
             try:
                 messages = self._sqs.receive_message(
                     QueueUrl=delivery.queue_url,
@@ -370,17 +387,23 @@ class Schedules:
         self._stop.set()
         self._thread.join(timeout=2)
 
+    def run(self, name: str) -> None:
+        """Run one schedule's handler now, as its rule would (a failure raises)."""
+        handler = next(handler for job, _, handler in self._jobs if job == name)
+        event = as_lambda_envelope(
+            {"id": name, "detail-type": "Scheduled Event", "source": "aws.events", "time": "", "detail": {}}
+        )
+        with acting_as(name):
+            handler(event, LambdaContext(function_name=name, memory_size=256))
+
     def _run(self) -> None:
         due = {name: time.monotonic() + period for name, period, _ in self._jobs}
         while not self._stop.wait(self._tick):
-            for name, period, handler in self._jobs:
+            for name, period, _ in self._jobs:
                 if time.monotonic() < due[name]:
                     continue
                 due[name] = time.monotonic() + period
-                event = as_lambda_envelope(
-                    {"id": name, "detail-type": "Scheduled Event", "source": "aws.events", "time": "", "detail": {}}
-                )
                 try:
-                    handler(event, LambdaContext(function_name=name, memory_size=256))
+                    self.run(name)
                 except Exception:  # noqa: BLE001 - a failed run is logged and retried at the next tick
                     logger.exception("scheduled %s failed", name)

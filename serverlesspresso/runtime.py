@@ -20,6 +20,7 @@ from serverlesspresso.busjournal import BusJournal
 from serverlesspresso.datadir import DataDirectoryLock, ensure_private_directory, make_private, open_private
 from serverlesspresso.identity import AUDIENCE, ISSUER, USER_POOL_ID, LocalIdentityProvider
 from serverlesspresso.journal import DynamoDBJournal
+from serverlesspresso.recorder import AwsCallRecorder, BothPublishers, api_middleware, publisher_to_moto
 
 if TYPE_CHECKING:
     from serverlesspresso.broker.process import BrokerProcess
@@ -32,6 +33,7 @@ REGION = "us-east-1"
 TABLE_NAME = "serverlesspresso"
 BUS_NAME = "default"  # Chalice's on_cw_event rules live on the default bus
 DEFAULT_SHOP_ID = "default"
+ACCOUNT_ID = "123456789012"  # moto's default account
 START_ORDER_WORKFLOW = "start_order_workflow"  # the function that starts each order's workflow (handlers/events.py)
 RESTART_REASON = "The shop's system restarted while this order was in progress; please order again"
 # How long a start waits for the events it redelivers to be tried once, so what the lost workflows said (a timeout,
@@ -55,6 +57,8 @@ class RuntimeOptions:
     # Where phones reach this machine (the QR code's address); derived from host and port when not given.
     public_url: str | None = None
     web_dist: Path = field(default_factory=lambda: REPO_ROOT / "web" / "dist")
+    # Record every AWS call the functions and the workflow make, in <data-dir>/aws-calls.jsonl (recorder.py).
+    record_aws_calls: bool = False
 
 
 class LocalRuntime:
@@ -65,6 +69,8 @@ class LocalRuntime:
         self.journal = DynamoDBJournal(self.data_dir / "dynamodb.journal", fsync=options.fsync)
         self.bus = BusJournal(self.data_dir / "bus.journal", REGION, fsync=options.fsync)
         self.lock = DataDirectoryLock(self.data_dir)
+        self.recorder: AwsCallRecorder | None = None
+        self.state_machine_arn = ""
         self._stopped = threading.Event()
 
     def start(self) -> None:
@@ -94,6 +100,9 @@ class LocalRuntime:
             logger.info("made %s private to its owner", path)
         self.identity.ensure_keys()
         self._configure_environment()
+        if self.options.record_aws_calls:
+            self.recorder = AwsCallRecorder(self.data_dir / "aws-calls.jsonl", REGION, ACCOUNT_ID)
+            self.recorder.install()
         # Before any botocore session exists, so every client is journaled.
         self.journal.install()
         self.bus.install()
@@ -138,7 +147,12 @@ class LocalRuntime:
         credentials = InternalCredentials.create(self.data_dir / "broker" / "backend-credentials.json")
         self.broker = self._start_first_broker()
         self.backend = BackendPublisher("127.0.0.1", self.broker.address.tcp_port, credentials)
-        bootstrap.use_local_live_publisher(MqttLivePublisher(self.backend))
+        live_publisher: Any = MqttLivePublisher(self.backend)
+        if self.recorder is not None:
+            live_publisher = BothPublishers(live_publisher, publisher_to_moto(REGION))
+        bootstrap.use_local_live_publisher(live_publisher)
+        # Every route runs in the API Lambda: its AWS calls are api_handler's.
+        chalice_app.app.register_middleware(api_middleware, "http")
 
         public_url = self.options.public_url or _default_public_url(self.options.host, self.http.port)
         self.public_url = public_url.rstrip("/")
@@ -156,7 +170,9 @@ class LocalRuntime:
             REPO_ROOT / "statemachine.json", {"TableName": TABLE_NAME, "EventBusName": BUS_NAME}
         )
         # Before the services are first built: `start_order_workflow` starts this machine's executions, as on AWS.
-        os.environ["STATE_MACHINE_ARN"] = arn
+        os.environ["STATE_MACHINE_ARN"] = self.state_machine_arn = arn
+        if self.recorder is not None:
+            self.recorder.state_machine_name = arn.rsplit(":", 1)[-1]
         orders = dynamodb.DynamoDBOrders(REGION)
         history = self.bus.load()
         # The workflows this restart lost (moto's executions live in memory): every unfinished order, and every order
@@ -387,6 +403,10 @@ class LocalRuntime:
         self.http.stop()
         self.schedules.stop()
         self.delivery.stop()
+        if self.recorder is not None:
+            # moto's executions and tables end with this process: what the cost needs from them is recorded now.
+            self.recorder.finish(self.aws.sfn, self.state_machine_arn, TABLE_NAME)
+            self.recorder.close()
         self.backend.close()
         self.broker.stop()
         self.aws.stop()
