@@ -4,8 +4,13 @@ PYTHON ?= python3
 STAMP := $(VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
 CHROMIUM ?= /usr/bin/chromium
+INFRA_STAMP := $(VENV)/.infra-installed
+# The CDK CLI, pinned; only deploy and destroy use it (synth is aws-cdk-lib's app.synth(), offline).
+CDK := npx --yes aws-cdk@2.1148.1
+CDK_APP := --app infra/out
+STAGE ?= dev
 
-.PHONY: run test lint typecheck web web-check browser bench bench-ui screenshots clean aws-calls
+.PHONY: run test lint typecheck web web-check browser bench bench-ui screenshots clean aws-calls synth deploy destroy
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +25,27 @@ $(WEB_STAMP): web/package.json web/package-lock.json
 
 web: $(WEB_STAMP)
 	cd web && npm run build
+
+# The deploy's tools (requirements-infra.txt), beside the local runtime's.
+$(INFRA_STAMP): requirements-infra.txt $(STAMP)
+	$(VENV)/bin/pip install --quiet -r requirements-infra.txt
+	touch $@
+
+# Every CloudFormation template the deploy uses, as JSON, into infra/out: no AWS account or network (infra/main.py);
+# skipped when nothing it is made from changed. The first synth fills Chalice's dependency cache from PyPI.
+synth: $(INFRA_STAMP) web
+	$(VENV)/bin/python -m infra.main
+
+# Needs an AWS account (docs/deploy.md): `make deploy STAGE=prod`, `ALARM_EMAIL=you@example.com make deploy`.
+deploy: synth
+	@$(VENV)/bin/python -m infra.deploy check $(STAGE)
+	$(CDK) bootstrap $(CDK_APP)
+	$(CDK) deploy $(CDK_APP) $(STAGE) --require-approval never --outputs-file infra/out/$(STAGE).outputs.json
+	@$(VENV)/bin/python -m infra.deploy summary $(STAGE)
+
+destroy: synth
+	@$(VENV)/bin/python -m infra.deploy check $(STAGE)
+	$(CDK) destroy $(CDK_APP) $(STAGE) --force
 
 # Generated GraphQL types match the SDL and operations, the apps type-check, their unit tests pass.
 web-check: $(WEB_STAMP)
@@ -38,17 +64,18 @@ run: $(STAMP) web
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-typecheck: $(STAMP)
-	$(VENV)/bin/mypy chalicelib serverlesspresso
+typecheck: $(STAMP) $(INFRA_STAMP)
+	$(VENV)/bin/mypy chalicelib serverlesspresso infra --exclude '^infra/(out|\.build)/'
 
-test: lint typecheck web-check web browser
+# The synthesized templates are what tests/infra lints, deploys to moto and checks against the recorded AWS calls.
+test: lint typecheck web-check web browser synth
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/journeys.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .serverlesspresso web/node_modules web/dist
+	rm -rf $(VENV) .serverlesspresso web/node_modules web/dist infra/out infra/.build
 
 # Screenshots of every screen at its viewport, as the end-to-end tests reach them (shown in the README).
 screenshots: $(STAMP) web browser
