@@ -54,7 +54,7 @@ class ServerlesspressoStack(Stack):
                 table_arn=table.table_arn,
                 bus_arn=bus.event_bus_arn,
                 state_machine_arn=order_workflow.state_machine_arn,
-                live_topic_arns=live.topic_arns(self),
+                topic_arn_prefix=live.topic_arn_prefix(self),
             ),
             alarm_email=alarm_email,
         ).deployed
