@@ -1,4 +1,4 @@
-"""The `serverlesspresso` command: run the shop locally, mint tokens, show the QR code, manage admins and the outbox."""
+"""The `serverlesspresso` command: run the shop locally, mint tokens, show the QR code, admins, the outbox, the cost."""
 
 from __future__ import annotations
 
@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-fsync",
         action="store_true",
         help="do not fsync each write (survives kill -9, not power loss; faster)",
+    )
+    up.add_argument(
+        "--record-aws-calls",
+        action="store_true",
+        help="record every AWS call the functions and the workflow make in DATA_DIR/aws-calls.jsonl, for "
+        "`serverlesspresso cost` (written from the start of this run; executions are added at Ctrl-C)",
     )
 
     token = commands.add_parser("token", help="print a signed ID token for a user")
@@ -157,7 +163,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     outbox.add_argument("--phone", help="only codes sent to this phone number (E.164, e.g. +14155550123)")
     _data_dir_arg(outbox)
+    _cost_parser(commands)
     return parser
+
+
+def _cost_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    cost = commands.add_parser(
+        "cost",
+        help="what a recorded local run would cost on AWS, per 1,000 drinks and per month",
+        description="Reads the AWS calls `up --record-aws-calls` recorded (stop it with Ctrl-C first, so it adds the "
+        "workflow's executions) and prices them at us-east-1 list prices, scaled to --drinks-per-day for --days. "
+        "Lambda memory sizes come from .chalice/config.json unless given with --memory.",
+    )
+    cost.add_argument("--record", type=Path, help="the recorded calls (default: DATA_DIR/aws-calls.jsonl)")
+    _data_dir_arg(cost)
+    cost.add_argument("--drinks-per-day", type=_positive_int, default=1000, help="(default: 1000)")
+    cost.add_argument("--days", type=_positive_int, default=30, help="days in the month (default: 30)")
+    cost.add_argument(
+        "--drinks", type=_positive_int, help="drinks made in the recorded run (default: its OrderCompleted events)"
+    )
+    cost.add_argument(
+        "--memory",
+        action="append",
+        default=[],
+        metavar="FUNCTION=MB",
+        help="a function's Lambda memory (repeatable; '*=MB' for the rest)",
+    )
+    cost.add_argument("--stage", default="prod", help="the Chalice stage whose memory sizes apply (default: prod)")
+    cost.add_argument("--arm64", action="store_true", help="price Lambda on Graviton (arm64)")
+    cost.add_argument(
+        "--monthly-active-users", type=_positive_int, default=1000, help="distinct people signing in (default: 1000)"
+    )
+    cost.add_argument(
+        "--retention-days", type=_positive_int, help="days orders are kept (default: for ever, as today: no TTL)"
+    )
+    cost.add_argument("--json", action="store_true", help="print the estimate as JSON")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,7 +227,46 @@ def main(argv: list[str] | None = None) -> int:
         return _admins(args)
     if args.command == "outbox":
         return _outbox(args)
+    if args.command == "cost":
+        return _cost(args)
     return _code(args)
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from serverlesspresso import cost
+    from serverlesspresso.awscalls import read_record
+
+    record = args.record or args.data_dir / "aws-calls.jsonl"
+    if not record.exists():
+        print(f"error: no record at {record}: run `up --record-aws-calls` first", file=sys.stderr)
+        return 2
+    memory = cost.chalice_memory(cost.REPO_ROOT / ".chalice" / "config.json", args.stage)
+    for given in args.memory:
+        name, _, mb = given.partition("=")
+        if not name or not mb.isdigit():
+            print(f"error: --memory takes FUNCTION=MB, not {given!r}", file=sys.stderr)
+            return 2
+        memory[name] = int(mb)
+    assumptions = cost.Assumptions(
+        drinks_per_day=args.drinks_per_day,
+        days=args.days,
+        drinks=args.drinks,
+        memory_mb=memory,
+        architecture="arm64" if args.arm64 else "x86_64",
+        monthly_active_users=args.monthly_active_users,
+        retention_days=args.retention_days,
+    )
+    usage = cost.usage_from_record(read_record(record))
+    try:
+        estimate = cost.estimate(usage, cost.load_prices(), assumptions)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(cost.as_json(estimate), indent=2))
+    else:
+        print(cost.format_report(estimate, usage), end="")
+    return 0
 
 
 def _admins(args: argparse.Namespace) -> int:
@@ -319,6 +408,7 @@ def _up(args: argparse.Namespace) -> int:
             fsync=not args.no_fsync,
             mqtt_port=args.mqtt_port,
             public_url=args.public_url,
+            record_aws_calls=args.record_aws_calls,
         )
     )
     try:

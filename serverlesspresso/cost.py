@@ -192,6 +192,7 @@ SCHEDULE = "flush_outboxes"
 SCHEDULE_RUNS_PER_DAY = MINUTES_PER_DAY  # Rate(1 minute)
 STATE_MACHINE = "statemachine"
 AUTHORIZER = "iot_authorizer"
+SCANS = "Scans of the whole table"
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,11 @@ def estimate(usage: Usage, prices: Mapping[str, Any], a: Assumptions) -> Estimat
     per_run = 1 / schedule.invocations if schedule.invocations else 0.0
     lines: list[Line] = []
     notes: list[str] = []
+    if not schedule.invocations:
+        notes.append(
+            f"the run never ran {SCHEDULE} (every minute; a run shorter than a minute misses it): its cost, the Scans "
+            "of the whole table above all, is missing; `python -m serverlesspresso.scenario journeys N` runs it once"
+        )
 
     def add(service: str, what: str, monthly: float) -> None:
         lines.append(Line(service, what, monthly))
@@ -344,7 +350,7 @@ def estimate(usage: Usage, prices: Mapping[str, Any], a: Assumptions) -> Estimat
         price = ddb["per_million_read_request_units"] / 1e6
         add(
             "DynamoDB",
-            f"{scan_units:,.0f} read request units of Scans of the whole table ({scans_per_run:g} per {SCHEDULE} run, "
+            f"{scan_units:,.0f} read request units of {SCANS} ({scans_per_run:g} per {SCHEDULE} run, "
             f"{scans_per_drink:g} per drink): ${first * per_day * price:,.2f} on day 1, "
             f"${last * per_day * price:,.2f} on day {a.days}",
             scan_units * price,
@@ -481,6 +487,13 @@ def format_report(result: Estimate, usage: Usage) -> str:
     out.append(
         f"{'total':<16} {_usd(result.per_thousand_drinks):>17} {_usd(result.per_day):>10} {_usd(result.monthly):>11}"
     )
+    scans = sum(line.monthly for line in result.lines if SCANS in line.what)
+    if scans:
+        rest = result.monthly - scans
+        out.append(
+            f"{'without Scans':<16} {_usd(rest / month_drinks * 1000):>17} {_usd(rest / a.days):>10} {_usd(rest):>11}"
+            "   (what a sparse index in place of the whole-table Scans would leave)"
+        )
     out += ["", "What makes up the month:"]
     out += [f"  {line.service:<16} {_usd(line.monthly):>10}  {line.what}" for line in result.lines]
     memory = (

@@ -214,3 +214,32 @@ def test_the_price_table_names_its_region_date_and_sources() -> None:
     assert PRICES["region"] == "us-east-1"
     assert PRICES["as_of"]
     assert all(service["source"].startswith("https://aws.amazon.com/") for service in PRICES["services"].values())
+
+
+def test_the_cost_command_prices_a_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from serverlesspresso import cli
+
+    record = tmp_path / "aws-calls.jsonl"
+    lines = [
+        {"kind": "invocation", "function": "api_handler", "ms": 20, "route": "POST /shops/{shop_id}/orders"},
+        {"kind": "call", "function": "api_handler", "operation": "PutEvents", "calls": [],
+         "meter": {"events": 1, "event_chunks": 1, "types": {"OrderManager.OrderCompleted": 1}}},
+        {"kind": "call", "function": "flush_outboxes", "operation": "Scan", "calls": [],
+         "meter": {"rru": 1, "scanned_bytes": 8000, "scanned_items": 9}},
+        {"kind": "invocation", "function": "flush_outboxes", "ms": 5},
+        {"kind": "execution", "name": "o1", "status": "SUCCEEDED", "transitions": 10},
+        {"kind": "table", "name": "serverlesspresso", "bytes": 8000, "items": 9},
+    ]  # fmt: skip
+    record.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    assert cli.main(["cost", "--record", str(record), "--memory", "*=256"]) == 0
+    report = capsys.readouterr().out
+    assert "us-east-1, list prices as of" in report
+    assert "Step Functions" in report and "300,000 state transitions (10.0 per drink)" in report
+    assert "without Scans" in report
+    assert "1.00  POST /shops/{shop_id}/orders" in report
+
+    assert cli.main(["cost", "--record", str(record), "--json"]) == 0
+    estimate_json = json.loads(capsys.readouterr().out)
+    assert estimate_json["per_day"] == pytest.approx(estimate_json["per_month"] / 30, abs=1e-4)
+    assert cli.main(["cost", "--record", str(tmp_path / "missing.jsonl")]) == 2
