@@ -41,7 +41,7 @@ def custom_authorizer(scope: Construct, stage: Stage, function: lambda_.IFunctio
     authorizer = iot.CfnAuthorizer(
         scope,
         "LiveAuthorizer",
-        authorizer_name=stage.resource_name("authorizer"),
+        authorizer_name=stage.resource_name("iot"),
         authorizer_function_arn=function.function_arn,
         # Browsers cannot sign a token with a key of ours: the ID token itself is the proof, verified by the function.
         signing_disabled=True,
