@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,8 +102,16 @@ def main(argv: list[str] | None = None) -> None:
 
     shutil.rmtree(OUT_DIR, ignore_errors=True)
     clean_build_dir()
-    build(alarm_email=alarm_email).synth()
+    assembly = build(alarm_email=alarm_email).synth()
     clean_build_dir()
+    # The CDK CLI would print these; `app.synth()` only records them in the assembly.
+    errors = 0
+    for stack in assembly.stacks:
+        for message in stack.messages:
+            print(f"{message.level.value}: {message.id}: {message.entry.data}", file=sys.stderr)
+            errors += message.level.value == "error"
+    if errors:
+        raise SystemExit(f"error: {errors} synthesis error(s) above")
     DIGEST_FILE.write_text(digest + "\n")
     templates = sorted(p.name for p in OUT_DIR.glob("*.template.json"))
     print(f"synthesized {', '.join(templates)} into {OUT_DIR.relative_to(PROJECT_DIR)}")
