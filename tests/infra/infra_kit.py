@@ -147,12 +147,6 @@ class MotoCloud:
     def __init__(self) -> None:
         from moto.server import ThreadedMotoServer
 
-        self._saved_environment = {
-            name: os.environ.get(name)
-            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION")
-        }
-        os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
-        os.environ.pop("AWS_SESSION_TOKEN", None)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -163,15 +157,17 @@ class MotoCloud:
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
+        # Credentials of its own: nothing here reads or changes the process's AWS environment.
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def stop(self) -> None:
         self._server.stop()
-        for name, value in self._saved_environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
     def deploy(self, stage: str) -> Deployment:
         from moto.cloudformation.custom_model import CustomModel
